@@ -1,0 +1,23 @@
+"""The one exception type whose message is meant for the user, and the CLI wrapper that shows it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+class UserError(Exception):
+    """Something the user can fix: the message says what was wrong and what to do."""
+
+
+def run_cli(main: Callable[[], int | None]) -> None:
+    """Run main(); a UserError becomes `error: ...` on stderr and exit 2, not a traceback."""
+    try:
+        code = main() or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the small real models of tests/make_artifacts.py, built once."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HAS_TF = importlib.util.find_spec("tensorflow") is not None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `tensorflow` need the training environment: fail loudly elsewhere if run."""
+    for item in items:
+        if "tensorflow" in item.keywords and not HAS_TF:
+            item.add_marker(pytest.mark.skip(reason="needs the training environment"))
+
+
+@pytest.fixture(scope="session")
+def test_artifacts() -> Path:
+    """Root of the exported test models (EDGE_TEST_ARTIFACTS, made by `make test`)."""
+    root = Path(os.environ.get("EDGE_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
+    if not (root / ".stamp").exists():
+        if not HAS_TF:
+            pytest.fail(f"no test models in {root}: run `make test` (it builds them first)")
+        subprocess.run(
+            [sys.executable, "-m", "tests.make_artifacts", str(root)], check=True, cwd=REPO
+        )
+        (root / ".stamp").touch()
+    return root.resolve()
+
+
+def run_module(
+    module: str, *args: str, stdin: str | None = None, timeout: float = 120, **kw: object
+) -> subprocess.CompletedProcess:
+    """Run `python -m module args` from the repo root, capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=REPO,
+        timeout=timeout,
+        **kw,
+    )

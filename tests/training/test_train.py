@@ -1,0 +1,76 @@
+"""Real (tiny) training runs: files, metadata, reproducibility, nothing lost on failure."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_module
+
+pytestmark = pytest.mark.tensorflow
+TINY = ["--rows", "400", "--units", "8", "--epochs", "2"]
+
+
+def train(out, *args):
+    res = run_module("training", "--out", str(out), *TINY, *args)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def test_training_writes_model_metadata_windows_and_plots(tmp_path):
+    res = train(tmp_path)
+    assert res.stdout.count("epoch ") == 2 and "test MSE" in res.stdout
+    assert res.stderr == ""  # no TensorFlow start-up noise
+    for name in ("model.keras", "model.json", "windows.npz", "history.png", "predictions.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["window"] == 50
+    lstm_params = 4 * (8 * (8 + 1) + 8)  # four gates: input and recurrent kernels, bias
+    assert meta["model"] == {"cell": "lstm", "units": 8, "layers": 1, "params": lstm_params + 9}
+    assert meta["data"]["rows"] == 400 and len(meta["data"]["sha256"]) == 64
+    assert set(meta["metrics"]) == {"train_mse", "val_mse", "test_mse"}
+    assert {"epochs", "batch_size", "seed", "seconds"} <= set(meta["training"])
+    assert {"tensorflow", "keras", "numpy"} <= set(meta["versions"])
+    w = np.load(tmp_path / "windows.npz")
+    assert w["test_x"].shape == (70, 50, 1) and w["test_y"].shape == (70,)
+    # the metric is in data units: recompute it from the stored predictions
+    c, s = meta["normalization"]["center"], meta["normalization"]["scale"]
+    mse = np.mean(((w["test_pred"] - w["test_y"]) * s) ** 2)
+    assert meta["metrics"]["test_mse"] == pytest.approx(mse, rel=1e-4)
+    assert c == pytest.approx(0, abs=1e-2)
+
+
+def test_same_seed_same_predictions_other_seed_differs(tmp_path):
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        train(tmp_path / name, "--seed", seed)
+    a, b, c = (np.load(tmp_path / n / "windows.npz")["test_pred"] for n in "abc")
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_gru_and_stacked_layers(tmp_path):
+    train(tmp_path, "--cell", "gru", "--layers", "2")
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["model"]["cell"] == "gru" and meta["model"]["layers"] == 2
+
+
+def test_a_failed_run_keeps_what_was_in_out(tmp_path):
+    train(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    bad = tmp_path.parent / "bad.csv"
+    bad.write_text("v\n" + "1\n" * 100 + "oops\n")
+    res = run_module("training", "--data", str(bad), "--column", "v", "--out", str(tmp_path))
+    assert res.returncode == 2 and "line 102: not a number: 'oops'" in res.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_compare_writes_a_table_and_a_plot(tmp_path):
+    res = run_module(
+        "training", "compare", "--out", str(tmp_path), "--rows", "300", "--epochs", "1", timeout=600
+    )
+    assert res.returncode == 0, res.stderr
+    table = (tmp_path / "compare.md").read_text()
+    assert table.count("| lstm |") == 4 and table.count("| gru |") == 4
+    assert (tmp_path / "compare.png").stat().st_size > 0

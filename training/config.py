@@ -1,0 +1,39 @@
+"""Training configuration: the one place defaults live; the CLI is generated from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CELLS = ("lstm", "gru")
+BUILTIN_DATA = ("sine", "sensor", "weather")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a trained model; stored in model.json."""
+
+    data: str = field(default="sine", metadata={"help": "sine | sensor | weather | a CSV path"})
+    column: str | None = field(default=None, metadata={"help": "CSV column to forecast"})
+    rows: int | None = field(default=None, metadata={"help": "use only the first N rows"})
+    window: int = field(default=50, metadata={"help": "samples per input window"})
+    test_fraction: float = field(default=0.2, metadata={"help": "last fraction held out"})
+    validation_split: float = field(default=0.2, metadata={"help": "fraction of train for val"})
+    cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": CELLS})
+    units: int = field(default=50, metadata={"help": "units per recurrent layer"})
+    layers: int = field(default=1, metadata={"help": "stacked recurrent layers"})
+    epochs: int = field(default=20, metadata={"help": "training epochs"})
+    batch_size: int = field(default=32, metadata={"help": "minibatch size"})
+    seed: int = field(default=1234, metadata={"help": "seed for weights, shuffling, data"})
+    out: Path = field(default=Path("artifacts"), metadata={"help": "output folder"})
+
+    def __post_init__(self) -> None:
+        from runtime.errors import UserError
+
+        if self.cell not in CELLS:
+            raise UserError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
+        for name in ("window", "units", "layers", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 < self.test_fraction < 1 or not 0 <= self.validation_split < 1:
+            raise UserError("--test-fraction must be in (0, 1) and --validation-split in [0, 1)")

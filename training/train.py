@@ -1,0 +1,158 @@
+"""Train one forecaster and write model.keras, model.json, windows.npz and the plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .config import TrainConfig
+from .data import Split, load_series, split
+from .files import staged, write_json
+from .model import build_model
+from .plots import plot_history, plot_predictions
+
+CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One progress line per epoch."""
+
+    def __init__(self, epochs: int, say: Callable[[str], None]) -> None:
+        super().__init__()
+        self.epochs, self.say, self.t0 = epochs, say, time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        val = f"  val_loss {logs['val_loss']:.3e}" if "val_loss" in logs else ""
+        self.say(
+            f"epoch {epoch + 1:>3}/{self.epochs}  loss {logs.get('loss', 0):.3e}{val}"
+            f"  {time.perf_counter() - self.t0:5.1f}s"
+        )
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed and data -> same weights, shuffles and predictions."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def versions() -> dict:
+    """Library versions recorded with every model."""
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Model outputs for windows x, flattened to (n,), in normalized units."""
+    return model.predict(x, batch_size=256, verbose=0).reshape(-1)
+
+
+def mse_in_data_units(sp: Split, pred_norm: np.ndarray, y_norm: np.ndarray) -> float:
+    """Mean squared error after undoing the normalization."""
+    return float(np.mean((sp.norm.invert(pred_norm) - sp.norm.invert(y_norm)) ** 2))
+
+
+def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = True) -> dict:
+    """Train, evaluate and write everything into cfg.out; returns the metadata written."""
+    series = load_series(cfg)
+    sp = split(series.values, cfg)
+    seed_everything(cfg.seed)
+    model = build_model(cfg)
+    say(
+        f"training {cfg.cell} x{cfg.layers} ({cfg.units} units, {model.count_params()} params) "
+        f"on {series.source}: {len(sp.x_train)} train / {len(sp.x_test)} test windows of "
+        f"{cfg.window}"
+    )
+    t0 = time.perf_counter()
+    hist = model.fit(
+        sp.x_train,
+        sp.y_train,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        validation_split=cfg.validation_split,
+        verbose=0,
+        callbacks=[EpochLine(cfg.epochs, say)],
+    )
+    seconds = time.perf_counter() - t0
+
+    n_val = int(len(sp.x_train) * cfg.validation_split)  # keras takes the last part as validation
+    fit_x, val_x = sp.x_train[: len(sp.x_train) - n_val], sp.x_train[len(sp.x_train) - n_val :]
+    fit_y, val_y = sp.y_train[: len(fit_x)], sp.y_train[len(fit_x) :]
+    test_pred = predict(model, sp.x_test)
+    metrics = {
+        "train_mse": mse_in_data_units(sp, predict(model, fit_x), fit_y),
+        "val_mse": mse_in_data_units(sp, predict(model, val_x), val_y) if n_val else None,
+        "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
+    }
+    val_residuals = (
+        sp.norm.invert(predict(model, val_x)) - sp.norm.invert(val_y) if n_val else np.zeros(0)
+    )
+    meta = {
+        "format": "edge-forecaster/1",
+        "window": cfg.window,
+        "normalization": sp.norm.to_dict(),
+        "model": {
+            "cell": cfg.cell,
+            "units": cfg.units,
+            "layers": cfg.layers,
+            "params": int(model.count_params()),
+        },
+        "data": series.describe() | {"test_start": sp.test_start},
+        "training": {
+            "epochs": cfg.epochs,
+            "batch_size": cfg.batch_size,
+            "seed": cfg.seed,
+            "validation_split": cfg.validation_split,
+            "test_fraction": cfg.test_fraction,
+            "seconds": round(seconds, 2),
+        },
+        "metrics": metrics,
+        "residuals": {
+            "val_std": float(np.std(val_residuals)) if n_val else None,
+            "val_abs_q999": float(np.quantile(np.abs(val_residuals), 0.999)) if n_val else None,
+        },
+        "versions": versions(),
+        "config": {
+            k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(cfg).items()
+        },
+    }
+    calib = np.unique(np.linspace(0, len(sp.x_train) - 1, CALIBRATION_WINDOWS).astype(int))
+    with staged(cfg.out) as tmp:
+        model.save(tmp / "model.keras")
+        write_json(tmp / "model.json", meta)
+        np.savez(
+            tmp / "windows.npz",
+            test_x=sp.x_test,
+            test_y=sp.y_test,
+            test_pred=test_pred.astype(np.float32),
+            calib_x=sp.x_train[calib],
+            series=sp.norm.apply(series.values).astype(np.float32),
+        )
+        if plots:
+            title = f"{cfg.cell.upper()} x{cfg.layers} ({cfg.units}) on {series.source}"
+            plot_history(hist.history, tmp / "history.png", title)
+            plot_predictions(
+                sp.norm.invert(sp.y_test),
+                sp.norm.invert(test_pred),
+                tmp / "predictions.png",
+                f"{title}: test MSE {metrics['test_mse']:.3g}",
+            )
+    say(
+        f"test MSE {metrics['test_mse']:.3e} (data units), {model.count_params()} params, "
+        f"{seconds:.1f}s -> {cfg.out}/ (model.keras, model.json, windows.npz"
+        f"{', history.png, predictions.png' if plots else ''})"
+    )
+    sys.stdout.flush()
+    return meta
