@@ -1,0 +1,77 @@
+# Two commands matter: `make train export` (the main job) and `make test`.
+# Every target sets up its own virtual environment from the pinned requirements, once, and again
+# only when a requirements file changes.
+
+PYTHON ?= python3
+ARTIFACTS ?= artifacts
+TEST_ARTIFACTS := build/test-artifacts
+TRAIN_ARGS ?=
+EXPORT_ARGS ?=
+
+VENV := .venv
+DEVICE_VENV := .venv-device
+CLASSIC_VENV := .venv-classic
+SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
+
+.DEFAULT_GOAL := help
+.PHONY: help train export test lint format stream clean distclean setup
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# venv(dir, requirement files): create it and install, remembering what was installed in a stamp.
+$(VENV)/.stamp: requirements.txt requirements-test.txt
+	@echo "setting up $(VENV) (training + export; first time about a minute)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	@touch $@
+
+$(DEVICE_VENV)/.stamp: requirements-device.txt requirements-device-onnx.txt requirements-test.txt
+	@echo "setting up $(DEVICE_VENV) (device runtime: numpy, ai-edge-litert, onnxruntime; no TensorFlow)"
+	@test -x $(DEVICE_VENV)/bin/python || $(PYTHON) -m venv $(DEVICE_VENV)
+	@$(DEVICE_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-device-onnx.txt -r requirements-test.txt
+	@touch $@
+
+$(CLASSIC_VENV)/.stamp: requirements-classic.txt requirements-test.txt
+	@echo "setting up $(CLASSIC_VENV) (classic Pi runtime: numpy<2, tflite-runtime 2.14; no TensorFlow)"
+	@test -x $(CLASSIC_VENV)/bin/python || $(PYTHON) -m venv $(CLASSIC_VENV)
+	@$(CLASSIC_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-classic.txt -r requirements-test.txt
+	@touch $@
+
+setup: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## build all three environments
+
+train: $(VENV)/.stamp ## train the default forecaster into artifacts/ (TRAIN_ARGS="--data weather ...")
+	$(VENV)/bin/python -m training --out $(ARTIFACTS) $(TRAIN_ARGS)
+
+export: $(VENV)/.stamp ## convert artifacts/ to TFLite + ONNX behind the parity gate
+	$(VENV)/bin/python -m export --dir $(ARTIFACTS) $(EXPORT_ARGS)
+
+stream: $(DEVICE_VENV)/.stamp ## demo: pipe the seed's sine through the exported model, one sample at a time
+	awk 'BEGIN { for (i = 0; i < 1000; i++) printf "%.17g\n", sin(i * 100 / 999) }' \
+	  | $(DEVICE_VENV)/bin/python -m runtime stream --model $(ARTIFACTS) --variant $(or $(VARIANT),float32) \
+	  | sed -n '1,3p;49,53p;$$p'
+
+# Small real models, trained and exported once per source change, shared by every test run.
+$(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES)
+	$(VENV)/bin/python -m tests.make_artifacts $(TEST_ARTIFACTS)
+	@touch $@
+
+lint: $(VENV)/.stamp ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.stamp ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint $(TEST_ARTIFACTS)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## lint, then every test in the three environments
+	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest
+	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(DEVICE_VENV)/bin/python -m pytest tests/runtime
+	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(CLASSIC_VENV)/bin/python -m pytest tests/runtime
+
+clean: ## remove artifacts and build outputs (keeps the environments)
+	rm -rf $(ARTIFACTS) build .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv*' -exec rm -rf {} +
+
+distclean: clean ## also remove the virtual environments
+	rm -rf $(VENV) $(DEVICE_VENV) $(CLASSIC_VENV)

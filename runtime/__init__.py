@@ -1,0 +1,14 @@
+"""On-device forecasting with exported TFLite/ONNX files: numpy and one interpreter, no TensorFlow.
+
+from runtime import Forecaster, Stream
+model = Forecaster.load("artifacts", variant="dynamic_int8")
+stream = Stream(model)
+for sample in sensor:
+    forecast = stream.push(sample)  # None until the first window is full
+"""
+
+from .errors import UserError
+from .forecaster import Forecaster
+from .stream import Stream
+
+__all__ = ["Forecaster", "Stream", "UserError"]

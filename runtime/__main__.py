@@ -1,0 +1,222 @@
+"""CLI: `python -m runtime stream ...` forecasts a live sample stream; `info` describes a model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .backends import BACKENDS, default_backend, version_of
+from .errors import UserError, run_cli
+from .forecaster import Forecaster
+from .manifest import find_entry, read_manifest
+from .sources import Sample, read_samples, simulated
+from .stream import Stream
+
+
+def serial_lines(port: str, baud: int) -> Iterator[str]:
+    """Lines from a serial port (one reading per line); SerialException if it disappears."""
+    import serial
+
+    try:
+        conn = serial.Serial(port, baudrate=baud, timeout=None)
+    except (serial.SerialException, OSError) as e:
+        raise UserError(f"cannot open serial port {port}: {e}") from None
+    # pyserial flushes the input on open: only what arrives from now on is read
+    print(f"reading {port} at {baud} baud (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    with conn:
+        while True:
+            line = conn.readline()
+            if not line:
+                return
+            yield line.decode("utf-8", errors="replace")
+
+
+def open_source(args: argparse.Namespace) -> Iterator[Sample]:
+    """The samples of --input: -, sim, a serial port or a CSV/text file."""
+    columns = args.column or None
+    src = args.input
+    if src == "sim":
+        if columns:
+            raise UserError("--column does not apply to --input sim (one simulated sensor)")
+        return simulated(args.count, args.rate, args.seed)
+    if src == "-":
+        return read_samples(sys.stdin, columns)
+    path = Path(src)
+    if path.is_char_device():
+        return read_samples(serial_lines(src, args.baud), columns)
+    if not path.is_file():
+        raise UserError(f"--input {src!r} is not -, sim, a serial port or a file")
+    return read_samples(path.open(newline="", encoding="utf-8", errors="replace"), columns)
+
+
+class Output:
+    """Writes one line per valid sample as CSV or JSON lines, flushed so it can be piped."""
+
+    def __init__(self, fmt: str, names: list[str]) -> None:
+        self.fmt, self.names = fmt, names
+        if fmt == "csv":
+            cols = ["value", "prediction", "flag"]
+            if len(names) > 1:
+                cols = [f"{n}_{c}" if c != "value" else n for n in names for c in cols]
+            self._write("index," + ",".join(cols))
+
+    def _write(self, line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def row(self, index: int, values: tuple, preds: list, flags: list) -> None:
+        """One output line: index, then value, prediction and flag per column."""
+        if self.fmt == "jsonl":
+            cells = [
+                {"value": v, "prediction": p, "flag": f or None}
+                for v, p, f in zip(values, preds, flags, strict=True)
+            ]
+            obj = (
+                {"index": index, **cells[0]}
+                if len(cells) == 1
+                else {"index": index, **dict(zip(self.names, cells, strict=True))}
+            )
+            self._write(json.dumps(obj))
+        else:
+            parts = [str(index)]
+            for v, p, f in zip(values, preds, flags, strict=True):
+                parts += [repr(v), "" if p is None else f"{p:.6g}", f]
+            self._write(",".join(parts))
+
+
+def stream(args: argparse.Namespace) -> int:
+    """Forecast every valid sample of --input; report bad ones on stderr; summary at the end."""
+    forecaster = Forecaster.load(args.model, args.variant, args.backend)
+    if not forecaster.entry.info.get("parity", {}).get("passed", True):
+        print(
+            f"warning: {forecaster.entry.path.name} failed its parity check at export",
+            file=sys.stderr,
+        )
+    names = args.column or ["value"]
+    st = Stream(forecaster, sensors=len(names))
+    out = Output(args.format, names)
+    counts = {"read": 0, "predicted": 0, "skipped": 0, "flagged": 0}
+    exit_code = 0
+    try:
+        for sample in open_source(args):
+            if sample.values is None:
+                counts["skipped"] += 1
+                print(f"warning: line {sample.line}: {sample.error}; skipped", file=sys.stderr)
+                continue
+            pred = st.push(sample.values[0] if len(names) == 1 else sample.values)
+            preds = [None] * len(names) if pred is None else list(np.atleast_1d(pred))
+            flags = [
+                "out_of_range" if o else "" for o in forecaster.norm.out_of_range(sample.values)
+            ]
+            counts["predicted"] += pred is not None
+            counts["flagged"] += any(flags)
+            out.row(counts["read"], sample.values, preds, flags)
+            counts["read"] += 1
+            if args.count is not None and counts["read"] >= args.count:
+                break
+    except BrokenPipeError:  # `| head` closed stdout: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        exit_code = 130
+    except OSError as e:  # includes serial.SerialException: the port went away mid-stream
+        print(f"error: input ended unexpectedly: {e}", file=sys.stderr)
+        exit_code = 1
+    print(
+        f"summary: {counts['read']} samples read, {counts['predicted']} predicted, "
+        f"{counts['skipped']} skipped, {counts['flagged']} out of range "
+        f"({forecaster.variant} on {forecaster.backend.name})",
+        file=sys.stderr,
+    )
+    return exit_code
+
+
+def info(args: argparse.Namespace) -> int:
+    """Print what a model file (or every file in a folder) is."""
+    target = Path(args.target)
+    folder = target if target.is_dir() else target.parent
+    manifest = read_manifest(folder)
+    names = [f["file"] for f in manifest["files"]] if target.is_dir() else [target.name]
+    model = manifest["model"]
+    print(
+        f"{folder}/: {model['cell'].upper()} x{model['layers']} ({model['units']} units), "
+        f"window {model['window']}, normalization {model['normalization']}"
+    )
+    for name in names:
+        e = find_entry(folder / name)
+        p = e.info.get("parity", {})
+        try:
+            runner = default_backend(e.format)
+            runner = f"{runner} {version_of(runner)}"
+        except UserError:
+            runner = "no interpreter installed"
+        verdict = "pass" if p.get("passed") else "FAILED"
+        print(
+            f"  {name:<26} {e.variant:<18} {e.info['bytes']:>8,} B  parity max dev "
+            f"{p.get('max_abs', math.nan):.1e} <= {p.get('tolerance', math.nan):.0e} {verdict}"
+            f"  runs on: {runner}"
+            + (
+                f" (needs TFLite >= {e.info['min_runtime_version']})"
+                if e.info.get("min_runtime_version")
+                else ""
+            )
+        )
+    return 0
+
+
+def main() -> int:
+    """Parse the command line and run a subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m runtime",
+        description="Run exported forecasters on a device: numpy and one interpreter "
+        "(ai-edge-litert, tflite-runtime or onnxruntime), no TensorFlow.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser(
+        "stream",
+        help="forecast a stream of samples, one line out per sample",
+        description="Read samples one at a time and print, per valid sample: "
+        "index, value, the forecast of the next sample (empty until the first "
+        "window is full) and a flag. Bad lines are reported on stderr and skipped.",
+    )
+    s.add_argument(
+        "--model",
+        default="artifacts",
+        help="a model file, or an artifacts folder with --variant (default: artifacts)",
+    )
+    s.add_argument(
+        "--variant",
+        help="with a folder: float32 (default), float16, dynamic_int8, "
+        "int8, onnx, onnx_dynamic_int8",
+    )
+    s.add_argument("--backend", choices=BACKENDS, help="force an interpreter")
+    s.add_argument(
+        "--input",
+        default="-",
+        help="- (stdin), a CSV/text file, a serial port (e.g. /dev/ttyUSB0) or sim (default: -)",
+    )
+    s.add_argument(
+        "--column", action="append", help="CSV column to forecast; repeat for several sensors"
+    )
+    s.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="output format")
+    s.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+    s.add_argument("--count", type=int, help="stop after N valid samples")
+    s.add_argument("--rate", type=float, help="sim only: samples per second (default: no pause)")
+    s.add_argument("--seed", type=int, default=0, help="sim only: seed (default: 0)")
+    s.set_defaults(run=stream)
+    i = sub.add_parser("info", help="describe a model file or an artifacts folder")
+    i.add_argument("target", nargs="?", default="artifacts", help="file or folder")
+    i.set_defaults(run=info)
+    args = parser.parse_args()
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    run_cli(main)

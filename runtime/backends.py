@@ -1,0 +1,187 @@
+"""Interpreters behind one small interface: ai-edge-litert, tflite-runtime or onnxruntime.
+
+Each backend is imported only when chosen, so a device needs just the one it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+
+TFLITE_BACKENDS = ("litert", "tflite-runtime")
+BACKENDS = (*TFLITE_BACKENDS, "onnxruntime")
+PACKAGES = {
+    "litert": "ai-edge-litert",
+    "tflite-runtime": "tflite-runtime",
+    "onnxruntime": "onnxruntime",
+}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Name, shape, dtype and (scale, zero_point) of one model input or output."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float = 0.0
+    zero_point: int = 0
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence C++ logging on fd 2 (e.g. LiteRT's 'Created XNNPACK delegate') while loading."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class TFLiteBackend:
+    """A .tflite file on ai-edge-litert or tflite-runtime, one invoke per call."""
+
+    def __init__(self, path: Path, name: str = "litert", threads: int = 1) -> None:
+        module = {
+            "litert": "ai_edge_litert.interpreter",
+            "tflite-runtime": "tflite_runtime.interpreter",
+        }[name]
+        interpreter = importlib.import_module(module)
+        self.name, self.version = name, version_of(name)
+        with _quiet_stderr():
+            try:
+                self._it = interpreter.Interpreter(model_path=str(path), num_threads=threads)
+                self._it.allocate_tensors()
+            except (ValueError, RuntimeError) as e:
+                raise UserError(
+                    f"{self.name} {self.version} cannot load {path.name}: "
+                    f"{str(e).strip().splitlines()[0]}. Re-export the model, or "
+                    "install ai-edge-litert (pip install ai-edge-litert)"
+                ) from None
+        self.inputs = [_tflite_info(d) for d in self._it.get_input_details()]
+        self.outputs = [_tflite_info(d) for d in self._it.get_output_details()]
+        self._in = [d["index"] for d in self._it.get_input_details()]
+        self._out = [d["index"] for d in self._it.get_output_details()]
+
+    def resize(self, batch: int) -> None:
+        """Set the batch dimension of every input (only models without TensorList loops)."""
+        for i, info in zip(self._in, self.inputs, strict=True):
+            self._it.resize_tensor_input(i, (batch, *info.shape[1:]), strict=False)
+        self._it.allocate_tensors()
+        self.inputs = [_tflite_info(d) for d in self._it.get_input_details()]
+        self.outputs = [_tflite_info(d) for d in self._it.get_output_details()]
+
+    def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
+        """Raw outputs for raw inputs (already in the model's dtype and shape)."""
+        for i, x in zip(self._in, feeds, strict=True):
+            self._it.set_tensor(i, x)
+        self._it.invoke()
+        return [self._it.get_tensor(i) for i in self._out]
+
+
+class OnnxBackend:
+    """An .onnx file on onnxruntime (dynamic batch)."""
+
+    def __init__(self, path: Path, name: str = "onnxruntime", threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.name, self.version = "onnxruntime", ort.__version__
+        try:
+            self._sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception classes
+            raise UserError(
+                f"onnxruntime {self.version} cannot load {path.name}: "
+                f"{str(e).strip().splitlines()[0]}. Re-export the model"
+            ) from None
+        self.inputs = [_onnx_info(t) for t in self._sess.get_inputs()]
+        self.outputs = [_onnx_info(t) for t in self._sess.get_outputs()]
+        self._names = [t.name for t in self.inputs]
+
+    def resize(self, batch: int) -> None:
+        """Nothing to do: the batch dimension is dynamic."""
+
+    def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
+        """Raw outputs for raw inputs."""
+        return self._sess.run(None, dict(zip(self._names, feeds, strict=True)))
+
+
+Backend = TFLiteBackend | OnnxBackend
+
+
+def available(name: str) -> bool:
+    """True if the interpreter package for `name` can be imported here."""
+    module = {
+        "litert": "ai_edge_litert",
+        "tflite-runtime": "tflite_runtime",
+        "onnxruntime": "onnxruntime",
+    }[name]
+    return importlib.util.find_spec(module) is not None
+
+
+def default_backend(fmt: str) -> str:
+    """The interpreter to use for a format: ai-edge-litert first, then tflite-runtime."""
+    if fmt == "onnx":
+        candidates: tuple[str, ...] = ("onnxruntime",)
+    else:
+        candidates = TFLITE_BACKENDS
+    for name in candidates:
+        if available(name):
+            return name
+    wanted = " or ".join(PACKAGES[c] for c in candidates)
+    raise UserError(f"no interpreter for {fmt} files is installed: pip install {wanted}")
+
+
+def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1) -> Backend:
+    """Load `path` on the named interpreter (or the default one for its format)."""
+    name = name or default_backend(fmt)
+    if name not in BACKENDS:
+        raise UserError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    if (fmt == "onnx") != (name == "onnxruntime"):
+        raise UserError(f"{path.name} is a {fmt} file; backend {name} cannot run it")
+    if not available(name):
+        raise UserError(f"backend {name} is not installed: pip install {PACKAGES[name]}")
+    cls = OnnxBackend if fmt == "onnx" else TFLiteBackend
+    return cls(path, name, threads)
+
+
+def version_of(name: str) -> str:
+    """Installed version of a backend's package."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(PACKAGES[name])
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _tflite_info(d: dict) -> TensorInfo:
+    scale, zero = d.get("quantization", (0.0, 0))
+    return TensorInfo(
+        d["name"],
+        tuple(int(s) for s in d["shape"]),
+        np.dtype(d["dtype"]).name,
+        float(scale),
+        int(zero),
+    )
+
+
+def _onnx_info(t: object) -> TensorInfo:
+    dtype = {"tensor(float)": "float32", "tensor(int8)": "int8"}.get(t.type, t.type)
+    shape = tuple(s if isinstance(s, int) else -1 for s in t.shape)
+    return TensorInfo(t.name, shape, dtype)

@@ -1,0 +1,126 @@
+"""The parity gate, the manifest and the report, on real exported models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from export.variants import BY_NAME, VARIANTS
+from runtime.manifest import sha256_file
+from tests.conftest import run_module
+from tests.make_artifacts import MODELS
+
+pytestmark = pytest.mark.tensorflow
+
+
+@pytest.fixture(params=list(MODELS))
+def model_dir(request, test_artifacts):
+    return test_artifacts / request.param
+
+
+def test_every_variant_is_exported_within_its_bound(model_dir):
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["failed"] == []
+    assert sorted(f["variant"] for f in manifest["files"]) == sorted(BY_NAME)
+    for f in manifest["files"]:
+        assert f["parity"]["passed"], f
+        assert f["parity"]["max_abs"] <= BY_NAME[f["variant"]].tolerance
+        assert f["parity"]["tolerance"] == BY_NAME[f["variant"]].tolerance
+        assert f["sha256"] == sha256_file(model_dir / f["file"])
+        assert f["bytes"] == (model_dir / f["file"]).stat().st_size
+    assert manifest["model_json"]["sha256"] == sha256_file(model_dir / "model.json")
+
+
+def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
+    """Without the runtime package: Keras against the raw interpreter on every TFLite file."""
+    w = np.load(model_dir / "windows.npz")
+    x = w["test_x"]
+    reference = keras.saving.load_model(model_dir / "model.keras").predict(x, verbose=0)[:, 0]
+    manifest = {
+        f["file"]: f for f in json.loads((model_dir / "manifest.json").read_text())["files"]
+    }
+    for v in VARIANTS:
+        if v.format != "tflite":
+            continue
+        it = Interpreter(model_path=str(model_dir / v.filename))
+        it.allocate_tensors()
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        pred = []
+        for window in x:
+            if inp["dtype"] == np.int8:
+                s, z = inp["quantization"]
+                window = np.clip(np.round(window / s) + z, -128, 127).astype(np.int8)
+            it.set_tensor(inp["index"], window[None])
+            it.invoke()
+            y = it.get_tensor(out["index"]).astype(np.float64)
+            if out["dtype"] == np.int8:
+                s, z = out["quantization"]
+                y = (y - z) * s
+            pred.append(y.item())
+        max_abs = np.max(np.abs(np.array(pred) - reference))
+        assert max_abs <= v.tolerance, v.name
+        assert max_abs == pytest.approx(
+            manifest[v.filename]["parity"]["max_abs"], rel=1e-3, abs=1e-7
+        )
+
+
+def test_manifest_describes_what_the_runtime_needs(test_artifacts):
+    manifest = json.loads((test_artifacts / "lstm" / "manifest.json").read_text())
+    meta = json.loads((test_artifacts / "lstm" / "model.json").read_text())
+    assert manifest["model"]["window"] == meta["window"] == 50
+    assert manifest["model"]["normalization"] == meta["normalization"]
+    files = {f["variant"]: f for f in manifest["files"]}
+    assert files["int8"]["inputs"][0]["dtype"] == "int8"
+    assert files["int8"]["inputs"][0]["scale"] > 0
+    assert files["float32"]["inputs"][0]["shape"] == [1, 50, 1]
+    assert files["onnx"]["inputs"][0]["shape"] == [-1, 50, 1]
+    # tflite-runtime 2.14 must be able to run the dynamic-range file (FULLY_CONNECTED v9, not v12)
+    assert files["dynamic_int8"]["min_runtime_version"] == "2.3.0"
+    assert all("min_runtime_version" in f for f in manifest["files"] if f["format"] == "tflite")
+
+
+def test_report_shows_every_file_with_its_bound(test_artifacts):
+    folder = test_artifacts / "lstm"
+    report = json.loads((folder / "report.json").read_text())
+    assert [r["variant"] for r in report["files"]] == list(BY_NAME)
+    int8 = next(r for r in report["files"] if r["variant"] == "int8")
+    assert int8["max_abs"] <= int8["tolerance"] == 5e-2
+    md = (folder / "report.md").read_text()
+    assert "| model_int8.tflite |" in md and "| 5e-02 |" in md
+    assert (folder / "report.png").stat().st_size > 10_000
+
+
+def test_a_tightened_bound_fails_the_gate_and_still_writes_everything(test_artifacts, tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(test_artifacts / "lstm", folder)
+    (folder / "manifest.json").unlink()
+    res = run_module(
+        "export", "--dir", str(folder), "--variants", "float32,onnx", "--tolerance", "float32=1e-12"
+    )
+    assert res.returncode == 1
+    assert "model_float32.tflite misses its parity bound" in res.stderr
+    assert "> bound 1e-12" in res.stderr
+    assert "model.onnx" not in res.stderr  # only the failing file is named
+    manifest = json.loads((folder / "manifest.json").read_text())
+    verdict = {f["variant"]: f["parity"]["passed"] for f in manifest["files"]}
+    assert verdict == {"float32": False, "onnx": True}
+    assert "**FAILED**" in (folder / "report.md").read_text()
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_missing_or_corrupt_model_is_a_clear_error(test_artifacts, tmp_path, damage):
+    folder = tmp_path / "m"
+    shutil.copytree(test_artifacts / "lstm", folder)
+    if damage == "missing":
+        (folder / "model.keras").unlink()
+    else:
+        (folder / "model.keras").write_bytes(b"not a keras archive")
+    res = run_module("export", "--dir", str(folder), "--variants", "float32")
+    assert res.returncode == 2
+    assert "model.keras" in res.stderr and "train" in res.stderr
+    assert "Traceback" not in res.stderr

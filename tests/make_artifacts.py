@@ -1,0 +1,42 @@
+"""Train and export the small real models the tests share: `python -m tests.make_artifacts DIR`.
+
+Runs the real CLIs, so a failure here (including a parity failure) is a test failure.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+# name -> training options: the default model on the seed's data (fewer epochs), a GRU on the
+# noisy sensor signal and two stacked LSTM layers.
+MODELS = {
+    "lstm": ["--epochs", "8"],
+    "gru": [
+        "--data",
+        "sensor",
+        "--rows",
+        "1500",
+        "--cell",
+        "gru",
+        "--units",
+        "16",
+        "--epochs",
+        "4",
+    ],
+    "lstm2": ["--layers", "2", "--units", "16", "--epochs", "6"],
+}
+
+
+def make(root: Path, names: list[str] | None = None) -> None:
+    """Train and export each model into root/NAME."""
+    for name in names or MODELS:
+        out = root / name
+        print(f"== test model {name}", flush=True)
+        for cmd in (["training", "--out", str(out), *MODELS[name]], ["export", "--dir", str(out)]):
+            subprocess.run([sys.executable, "-m", *cmd], check=True)
+
+
+if __name__ == "__main__":
+    make(Path(sys.argv[1]), sys.argv[2:] or None)

@@ -1,0 +1,41 @@
+"""Runtime fixtures: exported test models, and which interpreters this environment has."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runtime.backends import available
+
+MODELS = ("lstm", "gru", "lstm2")
+TFLITE_BACKENDS = [b for b in ("litert", "tflite-runtime") if available(b)]
+HAS_ONNX = available("onnxruntime")
+
+
+def manifest_files(folder: Path) -> list[dict]:
+    """The file entries of a folder's manifest."""
+    return json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def runnable(folder: Path) -> list[tuple[str, str]]:
+    """(file, backend) pairs this environment can run for a folder's manifest."""
+    pairs = []
+    for f in manifest_files(folder):
+        if f["format"] == "onnx":
+            pairs += [(f["file"], "onnxruntime")] if HAS_ONNX else []
+        else:
+            pairs += [(f["file"], b) for b in TFLITE_BACKENDS]
+    return pairs
+
+
+@pytest.fixture(scope="session")
+def lstm_dir(test_artifacts: Path) -> Path:
+    return test_artifacts / "lstm"
+
+
+@pytest.fixture(scope="session")
+def windows(lstm_dir: Path) -> dict:
+    return dict(np.load(lstm_dir / "windows.npz"))

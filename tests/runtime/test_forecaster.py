@@ -1,0 +1,150 @@
+"""The runtime against the Keras reference, stream against batch, and the refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from runtime import Forecaster, Stream, UserError
+from runtime.manifest import find_entry
+from tests.conftest import REPO
+
+from .conftest import MODELS, TFLITE_BACKENDS, manifest_files, runnable
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_runnable_file_matches_keras_within_its_bound(test_artifacts, model):
+    """Parity in this environment: the Keras predictions were saved at training time."""
+    folder = test_artifacts / model
+    w = np.load(folder / "windows.npz")
+    pairs = runnable(folder)
+    assert pairs, "this environment runs no exported file"
+    for file, backend in pairs:
+        f = Forecaster.load(folder / file, backend=backend)
+        dev = np.abs(f.predict_model_units(w["test_x"]) - w["test_pred"]).max()
+        assert dev <= f.entry.info["parity"]["tolerance"], (file, backend, dev)
+
+
+def test_predict_works_in_data_units(lstm_dir, windows):
+    f = Forecaster.load(lstm_dir)  # a folder: float32 by default
+    assert f.variant == "float32"
+    raw = f.norm.invert(windows["test_x"][:5, :, 0])
+    np.testing.assert_allclose(f.predict(raw), f.norm.invert(windows["test_pred"][:5]), atol=1e-4)
+
+
+@pytest.mark.parametrize("variant", ["float32", "int8", "onnx"])
+def test_stream_equals_batch_on_the_same_windows(lstm_dir, windows, variant):
+    if variant == "onnx" and not any(b == "onnxruntime" for _, b in runnable(lstm_dir)):
+        pytest.skip("onnxruntime is not in this environment")
+    f = Forecaster.load(lstm_dir, variant)
+    series = f.norm.invert(windows["series"][-300:])
+    stream = Stream(f)
+    streamed = [stream.push(v) for v in series]
+    assert streamed[: f.window - 1] == [None] * (f.window - 1)
+    batch = f.predict(np.lib.stride_tricks.sliding_window_view(series, f.window))
+    np.testing.assert_array_equal(np.array(streamed[f.window - 1 :]), batch)
+    stream.reset()
+    assert stream.push(series[0]) is None
+
+
+def test_several_sensors_in_one_stream_equal_separate_streams(lstm_dir, windows):
+    f = Forecaster.load(lstm_dir)
+    series = f.norm.invert(windows["series"][:120])
+    sensors = np.stack([series, series[::-1], series * 0.5], axis=1)
+    many = Stream(f, sensors=3)
+    singles = [Stream(f) for _ in range(3)]
+    for row in sensors:
+        got = many.push(row)
+        want = [s.push(v) for s, v in zip(singles, row, strict=True)]
+        if got is None:
+            assert want == [None] * 3
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.fixture
+def copy_of_lstm(lstm_dir, tmp_path):
+    folder = tmp_path / "a"
+    shutil.copytree(lstm_dir, folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:1000]), "truncated"),
+        (lambda p: p.write_bytes(p.read_bytes()[:-8] + b"\0" * 8), "does not match its sha256"),
+        (lambda p: p.unlink(), "missing"),
+        (lambda p: (p.parent / "manifest.json").unlink(), "no manifest.json"),
+        (lambda p: (p.parent / "manifest.json").write_text("{"), "not readable JSON"),
+    ],
+)
+def test_damaged_files_are_refused_before_loading(copy_of_lstm, damage, message):
+    damage(copy_of_lstm / "model_float32.tflite")
+    with pytest.raises(UserError, match=message):
+        Forecaster.load(copy_of_lstm, "float32")
+
+
+def test_a_file_from_another_export_is_refused(test_artifacts, copy_of_lstm):
+    shutil.copy(test_artifacts / "gru" / "model_float32.tflite", copy_of_lstm)
+    with pytest.raises(UserError, match="from another export"):
+        Forecaster.load(copy_of_lstm / "model_float32.tflite")
+
+
+def test_a_file_not_in_the_manifest_is_refused(copy_of_lstm):
+    shutil.copy(copy_of_lstm / "model_float32.tflite", copy_of_lstm / "other.tflite")
+    with pytest.raises(UserError, match="not listed"):
+        Forecaster.load(copy_of_lstm / "other.tflite")
+
+
+@pytest.mark.skipif("tflite-runtime" not in TFLITE_BACKENDS, reason="needs tflite-runtime")
+def test_tflite_runtime_refuses_a_file_that_needs_a_newer_runtime(copy_of_lstm):
+    path = copy_of_lstm / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for f in manifest["files"]:
+        f["min_runtime_version"] = "2.17.0" if f["variant"] == "dynamic_int8" else None
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match=r"needs a TFLite runtime >= 2\.17\.0.*pip install ai-edge"):
+        Forecaster.load(copy_of_lstm, "dynamic_int8", backend="tflite-runtime")
+
+
+@pytest.mark.skipif("tflite-runtime" not in TFLITE_BACKENDS, reason="needs tflite-runtime")
+def test_tflite_runtime_214_runs_every_tflite_file_it_is_offered(test_artifacts):
+    """The classic Pi interpreter: its manifest check passes and the file really runs."""
+    for model in MODELS:
+        for f in manifest_files(test_artifacts / model):
+            if f["format"] == "tflite":
+                entry = find_entry(test_artifacts / model / f["file"])
+                Forecaster(entry, backend="tflite-runtime").predict_model_units(
+                    np.zeros((1, 50, 1))
+                )
+
+
+def test_runtime_never_imports_tensorflow(lstm_dir):
+    code = f"""
+import sys
+from runtime import Forecaster, Stream
+f = Forecaster.load({str(lstm_dir)!r}, "float32")
+s = Stream(f)
+for i in range(60):
+    s.push(float(i % 7) / 7)
+import runtime.__main__, runtime.sources
+bad = sorted(m for m in sys.modules
+             if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "training", "export"))
+print(",".join(bad) or "clean")
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "clean"
+
+
+def test_runtime_sources_import_nothing_from_training_or_export():
+    for path in (REPO / "runtime").glob("*.py"):
+        text = path.read_text()
+        for name in ("tensorflow", "keras", "training", "export"):
+            assert f"import {name}" not in text and f"from {name}" not in text, (path, name)
