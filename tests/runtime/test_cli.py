@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -229,3 +230,31 @@ def test_info_describes_every_file(lstm_dir):
     for name in ("model_float32.tflite", "model_int8.tflite", "model.onnx"):
         assert name in res.stdout
     assert "window 50" in res.stdout and "pass" in res.stdout
+
+
+def test_ctrl_c_ends_with_the_summary(lstm_dir):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runtime",
+            "stream",
+            "--model",
+            str(lstm_dir),
+            "--input",
+            "sim",
+            "--rate",
+            "200",
+        ],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    lines = [proc.stdout.readline() for _ in range(60)]  # header + 59 samples, paced
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    read = int(err.split("summary: ")[1].split()[0])
+    assert read == len(lines) - 1 + rest.count("\n")  # every sample read was also written
+    assert "Traceback" not in err
