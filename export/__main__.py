@@ -9,15 +9,15 @@ from pathlib import Path
 
 from runtime.errors import UserError, run_cli
 
-from .variants import BY_NAME, VARIANTS
+from .variants import BY_KEY, VARIANTS
 
 
 def parse_tolerance(text: str) -> tuple[str, float]:
-    """'int8=0.01' -> ('int8', 0.01)."""
+    """'int8=0.01' -> ('int8', 0.01); 'step:int8=0.01' for a step file."""
     name, _, value = text.partition("=")
-    if name not in BY_NAME or not value:
+    if name not in BY_KEY or not value:
         raise argparse.ArgumentTypeError(
-            f"expected VARIANT=BOUND with VARIANT one of {', '.join(BY_NAME)}, got {text!r}"
+            f"expected VARIANT=BOUND with VARIANT one of {', '.join(BY_KEY)}, got {text!r}"
         )
     return name, float(value)
 
@@ -25,15 +25,17 @@ def parse_tolerance(text: str) -> tuple[str, float]:
 def main() -> int:
     """Export every variant (or those named) and exit 1 if any file misses its parity bound."""
     table = "\n".join(
-        f"  {v.name:<18} {v.filename:<26} bound {v.tolerance:.0e}  {v.about}" for v in VARIANTS
+        f"  {v.key:<18} {v.filename:<26} bound {v.tolerance:.0e}  {v.about}" for v in VARIANTS
     )
+    names = list(dict.fromkeys(v.name for v in VARIANTS))
     parser = argparse.ArgumentParser(
         prog="python -m export",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Convert the trained model in --dir to TFLite and ONNX, check every file "
-        "against Keras on the test windows (the parity gate), and write manifest.json and "
-        "report.md/.json/.png next to it. Exits 1 if a file misses its bound.",
-        epilog=f"variants and their bounds on max |deviation| (normalized units):\n{table}",
+        description="Convert the trained model in --dir to TFLite and ONNX window files (a window "
+        "per call) and step files (one sample and the recurrent state per call), check every "
+        "file against Keras (the parity gate), and write manifest.json and report.md/.json/.png "
+        "next to it. Exits 1 if a file misses its bound.",
+        epilog=f"files and their bounds on max |deviation| (normalized units):\n{table}",
     )
     parser.add_argument(
         "--dir",
@@ -43,28 +45,36 @@ def main() -> int:
     )
     parser.add_argument(
         "--variants",
-        default=",".join(BY_NAME),
-        help="comma-separated variants to export (default: all)",
+        default=",".join(names),
+        help=f"comma-separated quantizations (default: all: {','.join(names)})",
+    )
+    parser.add_argument(
+        "--modes",
+        default="window,step",
+        help="comma-separated modes to export (default: window,step)",
     )
     parser.add_argument(
         "--tolerance",
         type=parse_tolerance,
         action="append",
         default=[],
-        metavar="VARIANT=BOUND",
-        help="override one bound (for experiments)",
+        metavar="KEY=BOUND",
+        help="override one bound, e.g. int8=0.01 or step:int8=0.01 (for experiments)",
     )
     args = parser.parse_args()
-    names = [n.strip() for n in args.variants.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BY_NAME]
+    wanted = {n.strip() for n in args.variants.split(",") if n.strip()}
+    modes = {m.strip() for m in args.modes.split(",") if m.strip()}
+    unknown = sorted(wanted - set(names)) + sorted(modes - {"window", "step"})
     if unknown:
         raise UserError(
-            f"unknown variant(s) {', '.join(unknown)}: choose from {', '.join(BY_NAME)}"
+            f"unknown variant or mode {', '.join(unknown)}: variants are "
+            f"{', '.join(names)}; modes are window, step"
         )
     bounds = dict(args.tolerance)
     variants = [
-        dataclasses.replace(BY_NAME[n], tolerance=bounds.get(n, BY_NAME[n].tolerance))
-        for n in names
+        dataclasses.replace(v, tolerance=bounds.get(v.key, v.tolerance))
+        for v in VARIANTS
+        if v.name in wanted and v.mode in modes
     ]
 
     from .pipeline import export_all

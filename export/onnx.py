@@ -8,24 +8,27 @@ import keras
 import tensorflow as tf
 
 OPSET = 17  # tf2onnx 1.17 converts 11-18 here; 17 is well supported by onnxruntime and tooling
-INPUT_NAME = "window"
-OUTPUT_NAME = "next"
 
 
 def convert(model: keras.Model) -> bytes:
-    """Float32 ONNX bytes with a dynamic batch dimension; LSTM/GRU map to native ONNX ops."""
+    """Float32 ONNX bytes with a dynamic batch; inputs keep the Keras input names.
+
+    Outputs are named output_0, output_1, ... in the Keras model's output order.
+    """
     import tf2onnx
 
-    window = model.input_shape[1]
-    spec = (tf.TensorSpec((None, window, 1), tf.float32, name=INPUT_NAME),)
+    spec = tuple(
+        tf.TensorSpec((None, *t.shape[1:]), tf.float32, name=t.name.split(":")[0])
+        for t in model.inputs
+    )
 
     @tf.function(input_signature=spec)
-    def forward(x: tf.Tensor) -> tf.Tensor:
-        return tf.identity(model(x, training=False), name=OUTPUT_NAME)
+    def forward(*inputs: tf.Tensor) -> list[tf.Tensor]:
+        outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        return [tf.identity(t, name=f"output_{i}") for i, t in enumerate(outputs)]
 
-    proto, _ = tf2onnx.convert.from_function(
-        forward, input_signature=spec, opset=OPSET, output_path=None
-    )
+    proto, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
     return proto.SerializeToString()
 
 

@@ -8,19 +8,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from runtime.anomaly import threshold_from_residuals
 from runtime.backends import default_backend, open_backend
 from runtime.errors import UserError
-from runtime.forecaster import Forecaster
+from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
 from runtime.manifest import FORMAT, MANIFEST, Entry, sha256_file
-from runtime.windows import Normalization
+from runtime.windows import Normalization, make_windows
 from training.files import staged, write_json
 
 from .inspect import tflite_metadata
-from .parity import compare, latency_us
+from .parity import compare, drift, latency_us
 from .report import write_report
 from .variants import Variant
 
@@ -39,7 +41,7 @@ def load_inputs(artifacts: Path) -> tuple[dict, dict]:
     try:
         meta = json.loads((artifacts / "model.json").read_text())
         windows = dict(np.load(artifacts / "windows.npz"))
-        meta["window"], meta["normalization"]["center"]
+        meta["window"], meta["normalization"]["center"], meta["data"]["test_start"]
     except (OSError, ValueError, KeyError) as e:
         raise UserError(
             f"{artifacts}/model.json or windows.npz is unreadable ({e!r}): train again"
@@ -47,23 +49,71 @@ def load_inputs(artifacts: Path) -> tuple[dict, dict]:
     return meta, windows
 
 
-def keras_reference(artifacts: Path, x: np.ndarray) -> np.ndarray:
-    """The Keras model's outputs on x: the reference every file is held to."""
+def load_keras(artifacts: Path):
+    """The trained Keras model, or a UserError saying to train again."""
     import keras
 
     try:
-        model = keras.saving.load_model(artifacts / "model.keras", compile=False)
+        return keras.saving.load_model(artifacts / "model.keras", compile=False)
     except Exception as e:  # keras raises many types for a damaged archive
         raise UserError(
             f"cannot load {artifacts / 'model.keras'} ({type(e).__name__}: "
             f"{str(e).splitlines()[0][:200]}): train again"
         ) from None
-    return model.predict(x, batch_size=256, verbose=0).reshape(-1)
+
+
+@dataclass
+class References:
+    """What every file is held to, computed once from the Keras model."""
+
+    x_test: np.ndarray  # test windows (model units)
+    y_test: np.ndarray  # their targets
+    window: np.ndarray  # Keras forecasts for the test windows
+    series: np.ndarray  # the whole stream (model units)
+    stream: np.ndarray  # Keras forecast after every sample of the stream, from a zero state
+    test_start: int  # index in the stream of the first test target
+    thresholds: dict  # anomaly threshold per mode (data units)
+    step_model: object  # Keras step model, to tell a step file's outputs apart
+
+    def step_test_predictions(self, stream_pred: np.ndarray) -> np.ndarray:
+        """The forecasts a stream made for the test targets (made one sample before each)."""
+        return stream_pred[self.test_start - 1 : -1]
+
+
+def references(artifacts: Path, meta: dict, windows: dict) -> References:
+    """Keras forecasts in both modes, and anomaly thresholds from validation residuals."""
+    from .step import sequence_reference, step_model
+
+    model = load_keras(artifacts)
+    norm = Normalization.from_dict(meta["normalization"])
+    series = windows["series"]
+    test_start = int(meta["data"]["test_start"])
+    stream = sequence_reference(model, series)
+    # validation: the last validation_split of the training windows, as in training
+    n_train = test_start - meta["window"]
+    val_start = test_start - int(n_train * meta["training"]["validation_split"])
+    x_val, y_val = make_windows(series[val_start - meta["window"] : test_start], meta["window"])
+    val_window = model.predict(x_val, batch_size=256, verbose=0).reshape(-1)
+    residuals = {
+        "window": norm.invert(val_window) - norm.invert(y_val),
+        "step": norm.invert(stream[val_start - 1 : test_start - 1])
+        - norm.invert(series[val_start:test_start]),
+    }
+    return References(
+        x_test=windows["test_x"],
+        y_test=windows["test_y"],
+        window=model.predict(windows["test_x"], batch_size=256, verbose=0).reshape(-1),
+        series=series,
+        stream=stream,
+        test_start=test_start,
+        thresholds={m: threshold_from_residuals(r) for m, r in residuals.items() if len(r)},
+        step_model=step_model(model),
+    )
 
 
 def run_conversion(variant: Variant, artifacts: Path, out: Path) -> str | None:
     """Convert in a child process; None on success, else the error to report."""
-    cmd = [sys.executable, "-m", "export.convert", variant.name, str(artifacts), str(out)]
+    cmd = [sys.executable, "-m", "export.convert", variant.key, str(artifacts), str(out)]
     env = os.environ | {"PYTHONPATH": str(REPO)}
     try:
         proc = subprocess.run(
@@ -80,14 +130,40 @@ def run_conversion(variant: Variant, artifacts: Path, out: Path) -> str | None:
     return f"the converter failed (exit {proc.returncode}): {last[0][:300]}"
 
 
-def describe_file(path: Path, variant: Variant, meta: dict) -> dict:
+def step_io(backend: object, refs: References, state_names: list[str]) -> dict:
+    """Which of a step file's tensors is x, y and each state: by input name, by output value.
+
+    Converters reorder a model's inputs and outputs; the outputs have no useful names, so they
+    are matched against the Keras step model on one probe input.
+    """
+    names = ["x", *state_names]
+    base = [t.name.removeprefix("serving_default_").split(":")[0] for t in backend.inputs]
+    inputs = [base.index(n) for n in names]
+    rng = np.random.default_rng(0)
+    probe = [rng.uniform(-0.5, 0.5, (1, t.shape[-1])) for t in (backend.inputs[i] for i in inputs)]
+    want = [np.asarray(t) for t in refs.step_model([p.astype(np.float32) for p in probe])]
+    feeds = [None] * len(inputs)
+    for i, p in zip(inputs, probe, strict=True):
+        feeds[i] = quantize(p, backend.inputs[i])
+    got = [
+        dequantize(o, info) for o, info in zip(backend.run(*feeds), backend.outputs, strict=True)
+    ]
+    outputs: list[int] = []
+    for w in want:
+        candidates = [j for j, g in enumerate(got) if g.shape == w.shape and j not in outputs]
+        outputs.append(min(candidates, key=lambda j: float(np.abs(got[j] - w).max())))
+    sizes = [backend.inputs[i].shape[-1] for i in inputs[1:]]
+    return {"inputs": inputs, "outputs": outputs, "state_names": state_names, "state_sizes": sizes}
+
+
+def describe_file(path: Path, variant: Variant, refs: References, state_names: list[str]) -> dict:
     """The manifest entry of a converted file, before parity is known."""
     backend = open_backend(path, variant.format, default_backend(variant.format))
     info = {
         "file": path.name,
         "format": variant.format,
         "variant": variant.name,
-        "mode": "window",
+        "mode": variant.mode,
         "about": variant.about,
         "max_batch": variant.max_batch,
         "bytes": path.stat().st_size,
@@ -97,16 +173,53 @@ def describe_file(path: Path, variant: Variant, meta: dict) -> dict:
     }
     if variant.format == "tflite":
         info["min_runtime_version"] = tflite_metadata(path).get("min_runtime_version")
+    if variant.mode == "step":
+        info["step"] = step_io(backend, refs, state_names)
     return info
+
+
+def evaluate(
+    path: Path,
+    variant: Variant,
+    refs: References,
+    model_info: dict,
+    norm: Normalization,
+    state_names: list[str],
+) -> tuple[dict, np.ndarray]:
+    """The file's manifest entry with parity, test MSE and latency; and its test forecasts."""
+    info = describe_file(path, variant, refs, state_names)
+    entry = Entry(path, info, model_info)
+    if variant.mode == "window":
+        model = Forecaster(entry)
+        pred = test_pred = model.predict_model_units(refs.x_test)
+        parity = compare(pred, refs.window, variant.tolerance)
+        x = refs.x_test
+        info["latency_us"] = latency_us(lambda i: model.predict_model_units(x[i % len(x)][None]))
+    else:
+        model = StepForecaster(entry)
+        pred = model.run_stream(refs.series)
+        test_pred = refs.step_test_predictions(pred)
+        parity = compare(pred, refs.stream, variant.tolerance)
+        info["drift"] = drift(pred, refs.stream)
+        state = model.zero_state()
+        info["latency_us"] = latency_us(
+            lambda i: model.step_model_units(refs.series[i : i + 1], state)
+        )
+    info["parity"] = parity.to_dict()
+    info["test_mse"] = float(np.mean((norm.invert(test_pred) - norm.invert(refs.y_test)) ** 2))
+    info["backend"] = model.backend.name
+    return info, test_pred
 
 
 def export_all(
     artifacts: Path, variants: list[Variant], say: Callable[[str], None] = print
 ) -> tuple[dict, bool]:
     """Export `variants` into `artifacts`; returns the report data and whether all passed."""
+    from .step import state_names
+
     meta, windows = load_inputs(artifacts)
-    x_test, y_test = windows["test_x"], windows["test_y"]
-    reference = keras_reference(artifacts, x_test)
+    refs = references(artifacts, meta, windows)
+    names = state_names(load_keras(artifacts))
     norm = Normalization.from_dict(meta["normalization"])
     model_info = {
         "window": meta["window"],
@@ -114,35 +227,30 @@ def export_all(
         "cell": meta["model"]["cell"],
         "units": meta["model"]["units"],
         "layers": meta["model"]["layers"],
-        "residuals": meta.get("residuals"),
         "calibrated_range": [-1.0, 1.0],
+        "anomaly_threshold": refs.thresholds,
     }
     rows = []
     with staged(artifacts) as tmp:
         for v in variants:
             t0 = time.perf_counter()
             out = tmp / v.filename
-            error = run_conversion(v, artifacts, out)
             row: dict = {
                 "variant": v.name,
+                "mode": v.mode,
                 "file": v.filename,
                 "format": v.format,
                 "tolerance": v.tolerance,
             }
+            error = run_conversion(v, artifacts, out)
             if error is None:
-                info = describe_file(out, v, meta)
-                forecaster = Forecaster(Entry(out, info, model_info))
-                pred = forecaster.predict_model_units(x_test)
-                parity = compare(pred, reference, v.tolerance)
-                info["parity"] = parity.to_dict()
-                info["test_mse"] = float(np.mean((norm.invert(pred) - norm.invert(y_test)) ** 2))
-                info["latency_us"] = latency_us(forecaster, x_test)
-                info["backend"] = forecaster.backend.name
-                row |= {"entry": info, "predictions": pred}
-                verdict = "ok" if parity.passed else "FAILED parity"
+                info, test_pred = evaluate(out, v, refs, model_info, norm, names)
+                row |= {"entry": info, "predictions": test_pred}
+                p = info["parity"]
                 say(
-                    f"{v.filename:<26} {info['bytes']:>8,} B  max dev {parity.max_abs:.1e} "
-                    f"(bound {v.tolerance:.0e})  {verdict}  {time.perf_counter() - t0:4.1f}s"
+                    f"{v.filename:<26} {info['bytes']:>8,} B  max dev {p['max_abs']:.1e} "
+                    f"(bound {v.tolerance:.0e})  {'ok' if p['passed'] else 'FAILED parity'}"
+                    f"  {time.perf_counter() - t0:4.1f}s"
                 )
             else:
                 row["error"] = error
@@ -154,12 +262,12 @@ def export_all(
             "model_json": {"file": "model.json", "sha256": sha256_file(artifacts / "model.json")},
             "files": [r["entry"] for r in rows if "entry" in r],
             "failed": [
-                {"file": r["file"], "variant": r["variant"], "error": r["error"]}
+                {k: r[k] for k in ("file", "variant", "mode", "error")}
                 for r in rows
                 if "error" in r
             ],
         }
         write_json(tmp / MANIFEST, manifest)
-        report = write_report(tmp, rows, meta, reference, y_test)
+        report = write_report(tmp, rows, meta, refs)
     ok = all("entry" in r and r["entry"]["parity"]["passed"] for r in rows)
     return report, ok

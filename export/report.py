@@ -14,127 +14,163 @@ from runtime.windows import Normalization
 from training.files import write_json
 
 
-def write_report(
-    folder: Path, rows: list[dict], meta: dict, reference: np.ndarray, y_test: np.ndarray
-) -> dict:
+def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> dict:
     """Write the three report files into folder; returns the JSON data."""
     norm = Normalization.from_dict(meta["normalization"])
-    keras_mse = float(np.mean((norm.invert(reference) - norm.invert(y_test)) ** 2))
-    base = next(
-        (r["entry"]["bytes"] for r in rows if r["variant"] == "float32" and "entry" in r), None
-    )
+    y = norm.invert(refs.y_test)
+    keras_mse = {
+        "window": float(np.mean((norm.invert(refs.window) - y) ** 2)),
+        "step": float(np.mean((norm.invert(refs.step_test_predictions(refs.stream)) - y) ** 2)),
+    }
+    base = {
+        r["mode"]: r["entry"]["bytes"] for r in rows if r["variant"] == "float32" and "entry" in r
+    }
     table = []
     for r in rows:
         e = r.get("entry")
-        table.append(
-            {
-                "file": r["file"],
-                "variant": r["variant"],
-                "format": r["format"],
-                "tolerance": r["tolerance"],
-                "error": r.get("error"),
-                **(
-                    {}
-                    if e is None
-                    else {
-                        "bytes": e["bytes"],
-                        "ratio_to_float32": e["bytes"] / base if base else None,
-                        "max_abs": e["parity"]["max_abs"],
-                        "rms": e["parity"]["rms"],
-                        "passed": e["parity"]["passed"],
-                        "test_mse": e["test_mse"],
-                        "latency_us": e["latency_us"],
-                        "backend": e["backend"],
-                    }
-                ),
+        row = {k: r[k] for k in ("file", "variant", "mode", "format", "tolerance")}
+        row["error"] = r.get("error")
+        if e is not None:
+            row |= {
+                "bytes": e["bytes"],
+                "ratio_to_float32": e["bytes"] / base[r["mode"]] if r["mode"] in base else None,
+                "max_abs": e["parity"]["max_abs"],
+                "rms": e["parity"]["rms"],
+                "passed": e["parity"]["passed"],
+                "test_mse": e["test_mse"],
+                "latency_us": e["latency_us"],
+                "backend": e["backend"],
+                "drift": e.get("drift"),
             }
-        )
+        table.append(row)
     data = {
         "model": meta["model"],
         "data": meta["data"],
         "window": meta["window"],
-        "test_windows": len(y_test),
+        "test_windows": len(y),
+        "stream_samples": len(refs.series),
         "keras_test_mse": keras_mse,
+        "anomaly_threshold": refs.thresholds,
         "files": table,
     }
     write_json(folder / "report.json", data)
     (folder / "report.md").write_text(_markdown(data))
-    _plot(folder / "report.png", rows, reference, y_test, norm)
+    _plot(folder / "report.png", rows, refs, norm)
     return data
 
 
 def _markdown(data: dict) -> str:
-    m = data["model"]
+    m, k = data["model"], data["keras_test_mse"]
     lines = [
         f"# Export report: {m['cell'].upper()} x{m['layers']} ({m['units']} units, "
         f"{m['params']:,} params) on `{data['data']['source']}`",
         "",
-        f"Parity on {data['test_windows']} test windows of {data['window']} samples, against "
-        f"the Keras model (test MSE {data['keras_test_mse']:.3e}). Deviations are in "
-        "normalized model units (the training range is [-1, 1]); MSE is in the data's units; "
-        "latency is the median per window at batch 1 on the file's interpreter, one thread.",
+        f"Window files are checked on {data['test_windows']} test windows of {data['window']} "
+        f"samples; step files step by step over the whole stream ({data['stream_samples']} "
+        "samples, from a zero state) against the same Keras layers run with "
+        "`return_sequences=True`. Deviations are in normalized model units (the training range "
+        "is [-1, 1]); test MSE is in the data's units, on the same test targets for both modes. "
+        "Latency is the median per call at batch 1 (a window, or one step) on the file's "
+        "interpreter, one thread.",
         "",
-        "| file | bytes | vs float32 | max dev | bound | RMS dev | test MSE | µs/window "
+        f"Keras test MSE: window mode {k['window']:.3e}, step mode {k['step']:.3e} "
+        f"(step / window = {k['step'] / k['window']:.2f}).",
+        "",
+        "| file | mode | bytes | vs float32 | max dev | bound | RMS dev | test MSE | µs/call "
         "| interpreter | parity |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in data["files"]:
         if r["error"]:
             lines.append(
-                f"| {r['file']} | | | | {r['tolerance']:.0e} | | | | | **FAILED**: {r['error']} |"
+                f"| {r['file']} | {r['mode']} | | | | {r['tolerance']:.0e} | | | | | "
+                f"**FAILED**: {r['error']} |"
             )
             continue
         ratio = f"{r['ratio_to_float32']:.2f}" if r["ratio_to_float32"] else ""
         verdict = "pass" if r["passed"] else "**FAILED**"
         lines.append(
-            f"| {r['file']} | {r['bytes']:,} | {ratio} | {r['max_abs']:.1e} | "
-            f"{r['tolerance']:.0e} | {r['rms']:.1e} | {r['test_mse']:.2e} | "
-            f"{r['latency_us']:.0f} | {r['backend']} | {verdict} |"
+            f"| {r['file']} | {r['mode']} | {r['bytes']:,} | {ratio} | "
+            f"{r['max_abs']:.1e} | {r['tolerance']:.0e} | {r['rms']:.1e} | "
+            f"{r['test_mse']:.2e} | {r['latency_us']:.1f} | {r['backend']} | {verdict} |"
         )
-    lines += ["", "![predictions and size against deviation](report.png)", ""]
+    steps = [r for r in data["files"] if r.get("drift")]
+    if steps:
+        lines += [
+            "",
+            "Step files over the stream, max deviation at its start and its end "
+            "(first and last 10%): no drift when they are of one order.",
+            "",
+            "| file | start | end |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| {r['file']} | {r['drift']['start_max_abs']:.1e} | {r['drift']['end_max_abs']:.1e} |"
+            for r in steps
+        ]
+    t = data["anomaly_threshold"]
+    lines += [
+        "",
+        "Anomaly thresholds (|sample - forecast|, data units, from validation "
+        "residuals): " + ", ".join(f"{mode} {v:.3g}" for mode, v in t.items()) + ".",
+        "",
+        "![predictions, deviation and size](report.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def _plot(
-    path: Path, rows: list[dict], reference: np.ndarray, y_test: np.ndarray, norm: Normalization
-) -> None:
+def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> None:
     done = [r for r in rows if "entry" in r]
-    colors = {r["variant"]: f"C{i}" for i, r in enumerate(done)}
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.5), width_ratios=(3, 3, 2))
-    ax1.plot(norm.invert(y_test), color="black", linewidth=3, label="truth", alpha=0.3)
-    ax1.plot(norm.invert(reference), color="black", linewidth=1, label="Keras")
+    colors = {r["file"]: f"C{i % 10}" for i, r in enumerate(done)}
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.8), width_ratios=(3, 3, 2))
+    ax1.plot(norm.invert(refs.y_test), color="black", linewidth=3, label="truth", alpha=0.3)
+    ax1.plot(norm.invert(refs.window), color="black", linewidth=1, label="Keras (window)")
     for r in done:
         ax1.plot(
             norm.invert(r["predictions"]),
             linewidth=0.8,
-            linestyle="--",
-            color=colors[r["variant"]],
-            label=r["variant"],
+            color=colors[r["file"]],
+            linestyle="--" if r["mode"] == "window" else ":",
+            label=r["file"],
         )
     ax1.set(
-        xlabel="test window",
-        ylabel="next sample (data units)",
-        title="predictions on the test split",
+        xlabel="test target", ylabel="forecast (data units)", title="forecasts on the test split"
     )
-    ax1.legend(fontsize=7, ncol=2)
+    ax1.legend(fontsize=6, ncol=2)
     for r in done:
-        dev = np.abs(r["predictions"] - reference)
+        ref = refs.window if r["mode"] == "window" else refs.step_test_predictions(refs.stream)
+        dev = np.maximum(np.abs(r["predictions"] - ref), 1e-9)
         ax2.plot(
-            np.maximum(dev, 1e-9), linewidth=0.8, color=colors[r["variant"]], label=r["variant"]
+            dev,
+            linewidth=0.7,
+            color=colors[r["file"]],
+            linestyle="-" if r["mode"] == "window" else ":",
         )
-        ax2.axhline(r["tolerance"], color=colors[r["variant"]], linewidth=0.8, linestyle=":")
+        ax2.axhline(r["tolerance"], color="grey", linewidth=0.6, linestyle=":")
     ax2.set(
         yscale="log",
-        xlabel="test window",
+        xlabel="test target",
         ylabel="|dev| vs Keras (model units)",
-        title="deviation per window (dotted: bound)",
+        title="deviation per forecast (dotted grey: bounds)",
     )
     for r in done:
-        e, c = r["entry"], colors[r["variant"]]
+        e, c = r["entry"], colors[r["file"]]
         dev = max(e["parity"]["max_abs"], 1e-9)
-        ax3.scatter(e["bytes"], dev, s=50, color=c, marker="o" if e["parity"]["passed"] else "x")
+        ax3.scatter(
+            e["bytes"],
+            dev,
+            s=50,
+            color=c,
+            marker="o" if r["mode"] == "window" else "s",
+            edgecolors="red" if not e["parity"]["passed"] else None,
+        )
         ax3.annotate(
-            r["variant"], (e["bytes"], dev), textcoords="offset points", xytext=(5, 3), fontsize=8
+            r["file"].split(".")[0].removeprefix("model_"),
+            (e["bytes"], dev),
+            textcoords="offset points",
+            xytext=(5, 3),
+            fontsize=7,
         )
         ax3.hlines(r["tolerance"], e["bytes"] * 0.93, e["bytes"] * 1.07, color=c, linewidth=1)
     ax3.set(
@@ -142,7 +178,7 @@ def _plot(
         yscale="log",
         xlabel="file bytes",
         ylabel="max |dev| vs Keras",
-        title="size against deviation (bars: bound)",
+        title="size against deviation (bars: bound; squares: step)",
     )
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,33 +1,35 @@
-"""Keras -> TFLite for the four variants, by the route that works with TF 2.21 / Keras 3.
+"""Keras -> TFLite for the four quantizations, by the routes that work with TF 2.21 / Keras 3.
 
-`from_keras_model` alone fails on the LSTM's TensorList ops; defaulting them to batch 1 converts
-every variant (the file then runs one window per invoke).
+A window model's LSTM becomes a WHILE loop whose TensorList ops need a static batch: defaulting
+them to batch 1 converts every variant (the file then runs one window per invoke). A step model
+has no loop and keeps a dynamic batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import keras
-import numpy as np
 import tensorflow as tf
 
 
-def convert(model: keras.Model, variant: str, calib_x: np.ndarray) -> bytes:
-    """The .tflite bytes of `variant` (float32, float16, dynamic_int8 or int8)."""
+def convert(model: keras.Model, quant: str, representative: Callable[[], Iterable]) -> bytes:
+    """The .tflite bytes of `model` quantized as float32, float16, dynamic_int8 or int8."""
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter._experimental_default_to_single_batch_in_tensor_list_ops = True
-    if variant == "float16":
+    if quant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
-    elif variant == "dynamic_int8":
+    elif quant == "dynamic_int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         # Per-channel dense weights need FULLY_CONNECTED v12, which tflite-runtime 2.14 lacks.
         converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-    elif variant == "int8":
+    elif quant == "int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([w[None]] for w in calib_x.astype(np.float32))
+        converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    elif variant != "float32":
-        raise ValueError(f"unknown TFLite variant {variant!r}")
+    elif quant != "float32":
+        raise ValueError(f"unknown TFLite quantization {quant!r}")
     return converter.convert()

@@ -7,43 +7,50 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Variant:
-    """One exported file: its format, quantization and the bound on max |deviation from Keras|."""
+    """One exported file: format, quantization, mode and the bound on max |deviation from Keras|."""
 
-    name: str
+    name: str  # the quantization: float32, float16, dynamic_int8, int8, onnx, onnx_dynamic_int8
+    mode: str  # "window": a whole window per call; "step": one sample and the state per call
     format: str  # "tflite" | "onnx"
     filename: str
     tolerance: float  # max absolute deviation from Keras, in normalized model units
     about: str
-    # Windows per invoke: TFLite window files keep their LSTM loop at batch 1, and dynamic-range
+    # Calls per invoke: TFLite window files keep their LSTM loop at batch 1, and dynamic-range
     # ONNX quantizes activations over the whole batch, so a forecast would depend on its batch
     # companions. None: any batch.
     max_batch: int | None = 1
 
+    @property
+    def key(self) -> str:
+        """Unique name: 'int8' for a window file, 'step:int8' for a step file."""
+        return self.name if self.mode == "window" else f"step:{self.name}"
+
+
+_DYN = "dynamic-range int8 weights (loads in tflite-runtime 2.14)"
+_INT8 = "full-integer int8, int8 inputs and outputs, calibrated on training data"
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant("float32", "tflite", "model_float32.tflite", 1e-5, "TFLite float32"),
-    Variant("float16", "tflite", "model_float16.tflite", 1e-3, "TFLite float16 weights"),
+    Variant("float32", "window", "tflite", "model_float32.tflite", 1e-5, "TFLite float32"),
+    Variant("float16", "window", "tflite", "model_float16.tflite", 1e-3, "TFLite float16 weights"),
     Variant(
-        "dynamic_int8",
-        "tflite",
-        "model_dynamic_int8.tflite",
-        1e-2,
-        "TFLite dynamic-range int8 weights (loads in tflite-runtime 2.14)",
+        "dynamic_int8", "window", "tflite", "model_dynamic_int8.tflite", 1e-2, f"TFLite {_DYN}"
     ),
-    Variant(
-        "int8",
-        "tflite",
-        "model_int8.tflite",
-        5e-2,
-        "TFLite full-integer int8, int8 input and output, calibrated on training windows",
-    ),
-    Variant("onnx", "onnx", "model.onnx", 1e-5, "ONNX float32 (tf2onnx)", max_batch=None),
+    Variant("int8", "window", "tflite", "model_int8.tflite", 5e-2, f"TFLite {_INT8}"),
+    Variant("onnx", "window", "onnx", "model.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
     Variant(
         "onnx_dynamic_int8",
+        "window",
         "onnx",
         "model_dynamic_int8.onnx",
         1e-2,
         "ONNX dynamic int8 (onnxruntime quantize_dynamic)",
     ),
+    Variant("float32", "step", "tflite", "step_float32.tflite", 1e-5, "TFLite float32", None),
+    Variant("float16", "step", "tflite", "step_float16.tflite", 1e-3, "TFLite float16", None),
+    Variant(
+        "dynamic_int8", "step", "tflite", "step_dynamic_int8.tflite", 1e-2, f"TFLite {_DYN}", None
+    ),
+    Variant("int8", "step", "tflite", "step_int8.tflite", 5e-2, f"TFLite {_INT8}", None),
+    Variant("onnx", "step", "onnx", "step.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
 )
-BY_NAME = {v.name: v for v in VARIANTS}
+BY_KEY = {v.key: v for v in VARIANTS}

@@ -8,7 +8,7 @@ for sample in sensor:
 """
 
 from .errors import UserError
-from .forecaster import Forecaster
+from .forecaster import Forecaster, StepForecaster, load
 from .stream import Stream
 
-__all__ = ["Forecaster", "Stream", "UserError"]
+__all__ = ["Forecaster", "StepForecaster", "Stream", "UserError", "load"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 
 from .backends import BACKENDS, default_backend, version_of
 from .errors import UserError, run_cli
-from .forecaster import Forecaster
+from .forecaster import load
 from .manifest import find_entry, read_manifest
 from .sources import Sample, read_samples, simulated
 from .stream import Stream
@@ -56,53 +55,55 @@ def open_source(args: argparse.Namespace) -> Iterator[Sample]:
     return read_samples(path.open(newline="", encoding="utf-8", errors="replace"), columns)
 
 
+FIELDS = ("value", "prediction", "residual", "anomaly", "out_of_range")
+
+
 class Output:
     """Writes one line per valid sample as CSV or JSON lines, flushed so it can be piped."""
 
     def __init__(self, fmt: str, names: list[str]) -> None:
         self.fmt, self.names = fmt, names
         if fmt == "csv":
-            cols = ["value", "prediction", "flag"]
+            cols = list(FIELDS)
             if len(names) > 1:
-                cols = [f"{n}_{c}" if c != "value" else n for n in names for c in cols]
+                cols = [n if c == "value" else f"{n}_{c}" for n in names for c in FIELDS]
             self._write("index," + ",".join(cols))
 
     def _write(self, line: str) -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    def row(self, index: int, values: tuple, preds: list, flags: list) -> None:
-        """One output line: index, then value, prediction and flag per column."""
+    def row(self, index: int, cells: list[tuple]) -> None:
+        """One output line: the index, then FIELDS for each column."""
         if self.fmt == "jsonl":
-            cells = [
-                {"value": v, "prediction": p, "flag": f or None}
-                for v, p, f in zip(values, preds, flags, strict=True)
+            dicts = [dict(zip(FIELDS, c, strict=True)) for c in cells]
+            named = dicts[0] if len(dicts) == 1 else dict(zip(self.names, dicts, strict=True))
+            self._write(json.dumps({"index": index, **named}))
+            return
+        parts = [str(index)]
+        for value, pred, residual, anomaly, out_of_range in cells:
+            parts += [
+                repr(value),
+                "" if pred is None else f"{pred:.6g}",
+                "" if residual is None else f"{residual:.6g}",
+                str(int(anomaly)),
+                str(int(out_of_range)),
             ]
-            obj = (
-                {"index": index, **cells[0]}
-                if len(cells) == 1
-                else {"index": index, **dict(zip(self.names, cells, strict=True))}
-            )
-            self._write(json.dumps(obj))
-        else:
-            parts = [str(index)]
-            for v, p, f in zip(values, preds, flags, strict=True):
-                parts += [repr(v), "" if p is None else f"{p:.6g}", f]
-            self._write(",".join(parts))
+        self._write(",".join(parts))
 
 
 def stream(args: argparse.Namespace) -> int:
     """Forecast every valid sample of --input; report bad ones on stderr; summary at the end."""
-    forecaster = Forecaster.load(args.model, args.variant, args.backend)
-    if not forecaster.entry.info.get("parity", {}).get("passed", True):
+    model = load(args.model, args.variant, args.mode, args.backend)
+    if not model.entry.info.get("parity", {}).get("passed", True):
         print(
-            f"warning: {forecaster.entry.path.name} failed its parity check at export",
-            file=sys.stderr,
+            f"warning: {model.entry.path.name} failed its parity check at export", file=sys.stderr
         )
     names = args.column or ["value"]
-    st = Stream(forecaster, sensors=len(names))
+    n = len(names)
+    st = Stream(model, sensors=n, threshold=args.threshold)
     out = Output(args.format, names)
-    counts = {"read": 0, "predicted": 0, "skipped": 0, "flagged": 0}
+    counts = dict.fromkeys(("read", "predicted", "skipped", "anomalies", "out_of_range"), 0)
     exit_code = 0
     try:
         for sample in open_source(args):
@@ -110,20 +111,23 @@ def stream(args: argparse.Namespace) -> int:
                 counts["skipped"] += 1
                 print(f"warning: line {sample.line}: {sample.error}; skipped", file=sys.stderr)
                 continue
-            pred = st.push(sample.values[0] if len(names) == 1 else sample.values)
-            preds = [None] * len(names) if pred is None else list(np.atleast_1d(pred))
-            flags = [
-                "out_of_range" if o else "" for o in forecaster.norm.out_of_range(sample.values)
-            ]
-            counts["predicted"] += pred is not None
-            counts["flagged"] += any(flags)
-            out.row(counts["read"], sample.values, preds, flags)
+            pred = st.push(sample.values[0] if n == 1 else np.array(sample.values))
+            preds = [None] * n if pred is None else np.atleast_1d(pred).tolist()
+            residuals = [None] * n if st.residual is None else np.atleast_1d(st.residual).tolist()
+            anomalies = (
+                np.atleast_1d(st.anomaly).tolist() if st.residual is not None else [False] * n
+            )
+            outside = model.norm.out_of_range(sample.values).tolist()
+            out.row(
+                counts["read"],
+                list(zip(sample.values, preds, residuals, anomalies, outside, strict=True)),
+            )
             counts["read"] += 1
+            counts["predicted"] += pred is not None
+            counts["anomalies"] += sum(anomalies)
+            counts["out_of_range"] += sum(outside)
             if args.count is not None and counts["read"] >= args.count:
                 break
-    except BrokenPipeError:  # `| head` closed stdout: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except KeyboardInterrupt:
         exit_code = 130
     except OSError as e:  # includes serial.SerialException: the port went away mid-stream
@@ -131,8 +135,9 @@ def stream(args: argparse.Namespace) -> int:
         exit_code = 1
     print(
         f"summary: {counts['read']} samples read, {counts['predicted']} predicted, "
-        f"{counts['skipped']} skipped, {counts['flagged']} out of range "
-        f"({forecaster.variant} on {forecaster.backend.name})",
+        f"{counts['skipped']} skipped, {counts['anomalies']} anomalies, "
+        f"{counts['out_of_range']} out of range ({model.variant} {model.mode} file on "
+        f"{model.backend.name})",
         file=sys.stderr,
     )
     return exit_code
@@ -147,7 +152,9 @@ def info(args: argparse.Namespace) -> int:
     model = manifest["model"]
     print(
         f"{folder}/: {model['cell'].upper()} x{model['layers']} ({model['units']} units), "
-        f"window {model['window']}, normalization {model['normalization']}"
+        f"window {model['window']}, data = model * {model['normalization']['scale']:.6g} + "
+        f"{model['normalization']['center']:.6g}, anomaly above "
+        + ", ".join(f"{v:.3g} ({k})" for k, v in model.get("anomaly_threshold", {}).items())
     )
     for name in names:
         e = find_entry(folder / name)
@@ -158,15 +165,12 @@ def info(args: argparse.Namespace) -> int:
         except UserError:
             runner = "no interpreter installed"
         verdict = "pass" if p.get("passed") else "FAILED"
+        need = e.info.get("min_runtime_version")
         print(
-            f"  {name:<26} {e.variant:<18} {e.info['bytes']:>8,} B  parity max dev "
-            f"{p.get('max_abs', math.nan):.1e} <= {p.get('tolerance', math.nan):.0e} {verdict}"
-            f"  runs on: {runner}"
-            + (
-                f" (needs TFLite >= {e.info['min_runtime_version']})"
-                if e.info.get("min_runtime_version")
-                else ""
-            )
+            f"  {name:<26} {e.info.get('mode', 'window'):<6} {e.variant:<17} "
+            f"{e.info['bytes']:>8,} B  max dev {p.get('max_abs', math.nan):.1e} <= "
+            f"{p.get('tolerance', math.nan):.0e} {verdict:<6}  runs on {runner}"
+            + (f" (needs TFLite >= {need})" if need else "")
         )
     return 0
 
@@ -182,9 +186,11 @@ def main() -> int:
     s = sub.add_parser(
         "stream",
         help="forecast a stream of samples, one line out per sample",
-        description="Read samples one at a time and print, per valid sample: "
-        "index, value, the forecast of the next sample (empty until the first "
-        "window is full) and a flag. Bad lines are reported on stderr and skipped.",
+        description="Read samples one at a time and print, per valid sample: index, value, "
+        "the forecast of the next sample (empty until a window of samples is in), the residual "
+        "(value minus the forecast made for it), anomaly (1 if the residual exceeds the "
+        "threshold) and out_of_range (1 if the value is more than 10%% beyond the training "
+        "range). Bad lines are reported on stderr and skipped; a summary ends the run.",
     )
     s.add_argument(
         "--model",
@@ -196,7 +202,19 @@ def main() -> int:
         help="with a folder: float32 (default), float16, dynamic_int8, "
         "int8, onnx, onnx_dynamic_int8",
     )
+    s.add_argument(
+        "--mode",
+        choices=("window", "step"),
+        help="with a folder: window (default: the model as trained, a window per "
+        "sample) or step (one cell update per sample, the state carries the history)",
+    )
     s.add_argument("--backend", choices=BACKENDS, help="force an interpreter")
+    s.add_argument(
+        "--threshold",
+        type=float,
+        help="anomaly threshold on |value - forecast| in data units (default: from "
+        "the validation residuals in the manifest)",
+    )
     s.add_argument(
         "--input",
         default="-",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -11,9 +12,12 @@ class UserError(Exception):
 
 
 def run_cli(main: Callable[[], int | None]) -> None:
-    """Run main(); a UserError becomes `error: ...` on stderr and exit 2, not a traceback."""
+    """Run main(): a UserError becomes `error: ...` on stderr and exit 2, not a traceback."""
     try:
         code = main() or 0
+    except BrokenPipeError:  # `| head` closed stdout: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         code = 2

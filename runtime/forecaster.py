@@ -1,4 +1,8 @@
-"""A verified exported model with its normalization and quantization: windows in, forecasts out."""
+"""Verified exported models with their normalization and quantization.
+
+Forecaster runs window files (a window in, the next sample out); StepForecaster runs step files
+(one sample and the recurrent state in, the next sample and the new state out).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import numpy as np
 
 from .backends import TensorInfo, default_backend, open_backend, version_of
 from .errors import UserError
-from .manifest import Entry, check_runtime, find_entry, verify
+from .manifest import MODES, Entry, check_runtime, find_entry, verify
 from .windows import Normalization
 
 
@@ -26,10 +30,17 @@ def dequantize(q: np.ndarray, info: TensorInfo) -> np.ndarray:
     return q.astype(np.float64)
 
 
-class Forecaster:
-    """One exported window model, loaded only after its file and runtime checks pass."""
+class LoadedModel:
+    """An exported file, loaded only after its size, sha256 and runtime-version checks pass."""
+
+    mode = ""
 
     def __init__(self, entry: Entry, backend: str | None = None, threads: int = 1) -> None:
+        if entry.info.get("mode", "window") != self.mode:
+            raise UserError(
+                f"{entry.path.name} is a {entry.info.get('mode')} file, not a "
+                f"{self.mode} file: pass mode={entry.info.get('mode')!r}"
+            )
         verify(entry)
         name = backend or default_backend(entry.format)
         if name in ("litert", "tflite-runtime"):
@@ -38,14 +49,30 @@ class Forecaster:
         self.backend = open_backend(entry.path, entry.format, name, threads)
         self.window = int(entry.model["window"])
         self.norm = Normalization.from_dict(entry.model["normalization"])
+        # None: any batch. 1: one call per invoke (see export/variants.py for why).
+        self.max_batch = entry.info.get("max_batch")
+        # |sample - forecast| above which a sample is an anomaly (data units), if exported
+        self.anomaly_threshold = entry.model.get("anomaly_threshold", {}).get(self.mode)
+
+    @property
+    def variant(self) -> str:
+        """The manifest's variant name, e.g. float32 or int8."""
+        return self.entry.variant
+
+
+class Forecaster(LoadedModel):
+    """A window file: the last `window` samples in, the next sample out."""
+
+    mode = "window"
+
+    def __init__(self, entry: Entry, backend: str | None = None, threads: int = 1) -> None:
+        super().__init__(entry, backend, threads)
         self._in, self._out = self.backend.inputs[0], self.backend.outputs[0]
         if self._in.shape[1:] != (self.window, 1):
             raise UserError(
                 f"{entry.path.name} takes input {self._in.shape}, but the manifest "
                 f"says windows of {self.window}: re-export the model"
             )
-        # None: any batch. 1: one window per invoke (see export/variants.py for why).
-        self.max_batch = entry.info.get("max_batch")
 
     @classmethod
     def load(
@@ -56,12 +83,7 @@ class Forecaster:
         threads: int = 1,
     ) -> Forecaster:
         """From a model file, or from an artifacts folder and a variant (default float32)."""
-        return cls(find_entry(Path(path), variant, mode="window"), backend, threads)
-
-    @property
-    def variant(self) -> str:
-        """The manifest's variant name, e.g. float32 or int8."""
-        return self.entry.variant
+        return cls(find_entry(Path(path), variant, cls.mode), backend, threads)
 
     def predict_model_units(self, x: np.ndarray) -> np.ndarray:
         """Forecasts in model units for windows in model units, shape (n, window, 1) -> (n,)."""
@@ -80,3 +102,76 @@ class Forecaster:
         if windows.shape[-1] != self.window and windows.shape[-2:] != (self.window, 1):
             raise UserError(f"windows must have {self.window} samples, got shape {windows.shape}")
         return self.norm.invert(self.predict_model_units(self.norm.apply(windows)))
+
+
+class StepForecaster(LoadedModel):
+    """A step file: x_t and the state in, the forecast of x_{t+1} and the new state out."""
+
+    mode = "step"
+
+    def __init__(self, entry: Entry, backend: str | None = None, threads: int = 1) -> None:
+        super().__init__(entry, backend, threads)
+        io = entry.info["step"]
+        # the file's tensors in meaning order: x then the states; y then the new states
+        self._in_order, self._out_order = io["inputs"], io["outputs"]
+        self._in = [self.backend.inputs[i] for i in self._in_order]
+        self._out = [self.backend.outputs[i] for i in self._out_order]
+        self.state_sizes = [int(n) for n in io["state_sizes"]]
+        self._batch = 1
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        variant: str | None = None,
+        backend: str | None = None,
+        threads: int = 1,
+    ) -> StepForecaster:
+        """From a step file, or from an artifacts folder and a variant (default float32)."""
+        return cls(find_entry(Path(path), variant, cls.mode), backend, threads)
+
+    def zero_state(self, batch: int = 1) -> list[np.ndarray]:
+        """The state before the first sample: zeros, in model units."""
+        return [np.zeros((batch, n)) for n in self.state_sizes]
+
+    def step_model_units(
+        self, x: np.ndarray, state: list[np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+        if len(x) != self._batch:
+            self.backend.resize(len(x))
+            self._batch = len(x)
+        feeds = [None] * len(self._in)
+        for i, value, info in zip(self._in_order, [x, *state], self._in, strict=True):
+            feeds[i] = quantize(value, info)
+        outs = self.backend.run(*feeds)
+        y, *new = (
+            dequantize(outs[i], info) for i, info in zip(self._out_order, self._out, strict=True)
+        )
+        return y[:, 0], new
+
+    def run_stream(self, series: np.ndarray) -> np.ndarray:
+        """Forecasts after every sample of a model-units series, from a zero state (batch 1)."""
+        state = self.zero_state()
+        out = np.empty(len(series))
+        for t, value in enumerate(series):
+            y, state = self.step_model_units(np.array([value]), state)
+            out[t] = y[0]
+        return out
+
+
+def load(
+    path: str | Path,
+    variant: str | None = None,
+    mode: str | None = None,
+    backend: str | None = None,
+    threads: int = 1,
+) -> Forecaster | StepForecaster:
+    """A window or step forecaster: a file is what it is; a folder takes `mode` (default window)."""
+    if mode not in (None, *MODES):
+        raise UserError(f"unknown mode {mode!r}: choose {' or '.join(MODES)}")
+    path = Path(path)
+    entry = find_entry(path, variant, (mode or "window") if path.is_dir() else None)
+    cls = {"window": Forecaster, "step": StepForecaster}[mode or entry.info.get("mode", "window")]
+    return cls(entry, backend, threads)  # a file of the other mode is refused with a clear message

@@ -11,6 +11,7 @@ from .errors import UserError
 
 MANIFEST = "manifest.json"
 FORMAT = "edge-forecaster-manifest/1"
+MODES = ("window", "step")  # a whole window per call, or one sample and the state per call
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,106 @@
-"""Streams: push one sample at a time and get the forecast of the next one."""
+"""Streams: push one sample at a time, get the forecast of the next one and an anomaly flag."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .forecaster import Forecaster
+from .errors import UserError
+from .forecaster import Forecaster, StepForecaster
 from .windows import WindowBuffer
 
 
 class Stream:
     """Samples in, next-sample forecasts out, for one sensor or several sharing one model.
 
-    push() returns None until a window is full, then a forecast per push: a float for one
-    sensor, an array of `sensors` floats for several. One Stream per independent sensor group.
+    push() returns None until `window` samples have arrived, then a forecast per push: a float for
+    one sensor, an array of `sensors` floats for several (one invoke for all of them). After each
+    push, `residual` is the sample minus the forecast made for it and `anomaly` says whether that
+    exceeds the threshold from the validation residuals stored in the manifest.
     """
 
-    def __init__(self, forecaster: Forecaster, sensors: int = 1) -> None:
-        self.forecaster = forecaster
+    def __init__(
+        self, model: Forecaster | StepForecaster, sensors: int = 1, threshold: float | None = None
+    ) -> None:
+        self.model = model
         self.sensors = sensors
-        self._center = forecaster.norm.center
-        self._scale = forecaster.norm.scale
-        self._buf = WindowBuffer(forecaster.window, sensors)
+        self.threshold = threshold if threshold is not None else model.anomaly_threshold
+        self._center, self._scale = model.norm.center, model.norm.scale
+        self._step = isinstance(model, StepForecaster)
+        self._buf = WindowBuffer(model.window, sensors)
+        self.reset()
 
     def push(self, sample: float | np.ndarray) -> float | np.ndarray | None:
-        """Add one sample (data units); the forecast for the next sample once a window is full."""
-        self._buf.push((np.asarray(sample, dtype=np.float64) - self._center) / self._scale)
-        if not self._buf.full:
+        """Add one sample (data units); the forecast for the next sample once a window is in."""
+        x = np.asarray(sample, dtype=np.float64)
+        z = (x - self._center) / self._scale
+        self.count += 1
+        if self._step:
+            y, self._state = self.model.step_model_units(z.reshape(-1), self._state)
+        else:
+            self._buf.push(z)
+            # (window, sensors) -> (sensors, window, 1): a strided view, copied once into the model
+            y = (
+                self.model.predict_model_units(self._buf.view().T[..., None])
+                if self._buf.full
+                else None
+            )
+        self._residual(x)
+        if self.count < self.model.window:
+            self._last = None
             return None
-        # (window, sensors) -> (sensors, window, 1): a strided view, copied once by the interpreter
-        pred = self.forecaster.predict_model_units(self._buf.view().T[..., None])
-        pred = pred * self._scale + self._center
+        pred = y * self._scale + self._center
+        self._last = pred
         return float(pred[0]) if self.sensors == 1 else pred
 
+    def _residual(self, x: np.ndarray) -> None:
+        if self._last is None:
+            self.residual, self.anomaly = None, False
+            return
+        r = x - self._last
+        self.residual = float(r[0]) if self.sensors == 1 else r
+        flags = np.abs(r) > self.threshold if self.threshold else np.zeros(self.sensors, bool)
+        self.anomaly = bool(flags[0]) if self.sensors == 1 else flags
+
     def reset(self) -> None:
-        """Forget the samples seen so far: the next forecast comes after a full window again."""
+        """Start over: forget the window (or the recurrent state) and the last forecast."""
+        self.count = 0
         self._buf.reset()
+        self._state = self.model.zero_state(self.sensors) if self._step else None
+        self._last: np.ndarray | None = None
+        self.residual: float | np.ndarray | None = None
+        self.anomaly: bool | np.ndarray = False
+
+    def get_state(self) -> dict:
+        """Everything needed to resume after a restart, as plain JSON-serializable data."""
+        if self._step:
+            memory = [s.tolist() for s in self._state]
+        else:  # the samples in the window (model units), oldest first
+            memory = self._buf.view()[self.model.window - min(self.count, self.model.window) :]
+            memory = memory.tolist()
+        return {
+            "mode": self.model.mode,
+            "file_sha256": self.model.entry.info["sha256"],
+            "sensors": self.sensors,
+            "count": self.count,
+            "memory": memory,
+            "last": None if self._last is None else np.atleast_1d(self._last).tolist(),
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Resume from get_state() of a stream on the same model file and sensor count."""
+        if (state.get("file_sha256"), state.get("sensors")) != (
+            self.model.entry.info["sha256"],
+            self.sensors,
+        ):
+            raise UserError(
+                "this state was saved by a stream on another model file or sensor "
+                "count: start over with reset()"
+            )
+        self.reset()
+        if self._step:
+            self._state = [np.array(s) for s in state["memory"]]
+        else:
+            for row in state["memory"]:
+                self._buf.push(np.array(row))
+        self.count = state["count"]
+        self._last = None if state["last"] is None else np.array(state["last"])

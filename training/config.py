@@ -22,6 +22,13 @@ class TrainConfig:
     cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": CELLS})
     units: int = field(default=50, metadata={"help": "units per recurrent layer"})
     layers: int = field(default=1, metadata={"help": "stacked recurrent layers"})
+    sequence_length: int = field(
+        default=0,
+        metadata={
+            "help": "0: train on windows (the seed's set-up); N: train on every step of "
+            "sequences of N samples, which makes step mode as good as window mode"
+        },
+    )
     epochs: int = field(default=20, metadata={"help": "training epochs"})
     batch_size: int = field(default=32, metadata={"help": "minibatch size"})
     seed: int = field(default=1234, metadata={"help": "seed for weights, shuffling, data"})
@@ -35,5 +42,7 @@ class TrainConfig:
         for name in ("window", "units", "layers", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.sequence_length < 0:
+            raise UserError("--sequence-length must be 0 (windows) or a number of samples")
         if not 0 < self.test_fraction < 1 or not 0 <= self.validation_split < 1:
             raise UserError("--test-fraction must be in (0, 1) and --validation-split in [0, 1)")

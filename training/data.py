@@ -48,6 +48,14 @@ class Split:
     x_test: np.ndarray
     y_test: np.ndarray
     test_start: int  # index in the series of the first test target
+    train_series: np.ndarray  # the normalized samples the training windows cover
+
+
+def sequences(series: np.ndarray, length: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Overlapping sequences (n, length, 1) and their next samples at every step (n, length, 1)."""
+    x, _ = make_windows(series[:-1], length)
+    y, _ = make_windows(series[1:], length)
+    return x[::stride], y[::stride]
 
 
 def weather_csv() -> Path:
@@ -100,12 +108,15 @@ def split(series: np.ndarray, cfg: TrainConfig) -> Split:
             f"{cfg.test_fraction:.0%} test split: need at least {need} rows"
         )
     norm = Normalization.fit(series[: first_test + cfg.window])
-    x, y = make_windows(norm.apply(series).astype(np.float32), cfg.window)
+    z = norm.apply(series).astype(np.float32)
+    x, y = make_windows(z, cfg.window)
+    test_start = first_test + cfg.window
     return Split(
         norm,
         x[:first_test],
         y[:first_test],
         x[first_test:],
         y[first_test:],
-        first_test + cfg.window,
+        test_start,
+        z[:test_start],
     )

@@ -9,13 +9,18 @@ from .config import TrainConfig
 CELL_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
-def build_model(cfg: TrainConfig) -> keras.Model:
-    """An uncompiled-to-compiled Sequential model: window of 1 feature in, next sample out."""
+def build_model(cfg: TrainConfig, sequences: bool = False) -> keras.Model:
+    """The compiled forecaster: a window of 1 feature in, the next sample out.
+
+    With sequences=True the same layers take sequences of any length and forecast after every
+    step; its weights load unchanged into the window model.
+    """
     layer = CELL_LAYERS[cfg.cell]
     model = keras.Sequential(name=f"{cfg.cell}_forecaster")
-    model.add(keras.Input(shape=(cfg.window, 1), name="window"))
+    model.add(keras.Input(shape=(None if sequences else cfg.window, 1), name="window"))
     for i in range(cfg.layers):
-        model.add(layer(cfg.units, return_sequences=i < cfg.layers - 1, name=f"{cfg.cell}_{i}"))
+        last = i == cfg.layers - 1
+        model.add(layer(cfg.units, return_sequences=sequences or not last, name=f"{cfg.cell}_{i}"))
     model.add(keras.layers.Dense(1, name="next"))
     model.compile(optimizer="adam", loss="mse")
     return model

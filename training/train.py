@@ -14,12 +14,13 @@ import numpy as np
 import tensorflow as tf
 
 from .config import TrainConfig
-from .data import Split, load_series, split
+from .data import Split, load_series, sequences, split
 from .files import staged, write_json
 from .model import build_model
 from .plots import plot_history, plot_predictions
 
 CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
+SEQUENCE_STRIDE = 1  # with --sequence-length, a training sequence starts at every sample
 
 
 class EpochLine(keras.callbacks.Callback):
@@ -74,17 +75,27 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         f"training {cfg.cell} x{cfg.layers} ({cfg.units} units, {model.count_params()} params) "
         f"on {series.source}: {len(sp.x_train)} train / {len(sp.x_test)} test windows of "
         f"{cfg.window}"
+        + (f", fitted on sequences of {cfg.sequence_length}" if cfg.sequence_length else "")
     )
     t0 = time.perf_counter()
-    hist = model.fit(
-        sp.x_train,
-        sp.y_train,
+    if cfg.sequence_length:
+        # Every step of long sequences is a target: the state learns to carry the history, so
+        # the step files forecast as well as the windows do. The window model shares the weights.
+        fit_model = build_model(cfg, sequences=True)
+        x_fit, y_fit = sequences(sp.train_series, cfg.sequence_length, SEQUENCE_STRIDE)
+    else:
+        fit_model, x_fit, y_fit = model, sp.x_train, sp.y_train
+    hist = fit_model.fit(
+        x_fit,
+        y_fit,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         validation_split=cfg.validation_split,
         verbose=0,
         callbacks=[EpochLine(cfg.epochs, say)],
     )
+    if fit_model is not model:
+        model.set_weights(fit_model.get_weights())
     seconds = time.perf_counter() - t0
 
     n_val = int(len(sp.x_train) * cfg.validation_split)  # keras takes the last part as validation
@@ -113,6 +124,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         "training": {
             "epochs": cfg.epochs,
             "batch_size": cfg.batch_size,
+            "sequence_length": cfg.sequence_length,
             "seed": cfg.seed,
             "validation_split": cfg.validation_split,
             "test_fraction": cfg.test_fraction,

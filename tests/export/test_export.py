@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from export.variants import BY_NAME, VARIANTS
+from export.variants import BY_KEY, VARIANTS
 from runtime.manifest import sha256_file
 from tests.conftest import run_module
 from tests.make_artifacts import MODELS
@@ -26,11 +26,14 @@ def model_dir(request, test_artifacts):
 def test_every_variant_is_exported_within_its_bound(model_dir):
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert manifest["failed"] == []
-    assert sorted(f["variant"] for f in manifest["files"]) == sorted(BY_NAME)
-    for f in manifest["files"]:
+    keys = [
+        f["variant"] if f["mode"] == "window" else f"step:{f['variant']}" for f in manifest["files"]
+    ]
+    assert sorted(keys) == sorted(BY_KEY)
+    for key, f in zip(keys, manifest["files"], strict=True):
         assert f["parity"]["passed"], f
-        assert f["parity"]["max_abs"] <= BY_NAME[f["variant"]].tolerance
-        assert f["parity"]["tolerance"] == BY_NAME[f["variant"]].tolerance
+        assert f["parity"]["max_abs"] <= BY_KEY[key].tolerance
+        assert f["parity"]["tolerance"] == BY_KEY[key].tolerance
         assert f["sha256"] == sha256_file(model_dir / f["file"])
         assert f["bytes"] == (model_dir / f["file"]).stat().st_size
     assert manifest["model_json"]["sha256"] == sha256_file(model_dir / "model.json")
@@ -45,7 +48,7 @@ def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
         f["file"]: f for f in json.loads((model_dir / "manifest.json").read_text())["files"]
     }
     for v in VARIANTS:
-        if v.format != "tflite":
+        if v.format != "tflite" or v.mode != "window":
             continue
         it = Interpreter(model_path=str(model_dir / v.filename))
         it.allocate_tensors()
@@ -74,7 +77,12 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
     meta = json.loads((test_artifacts / "lstm" / "model.json").read_text())
     assert manifest["model"]["window"] == meta["window"] == 50
     assert manifest["model"]["normalization"] == meta["normalization"]
-    files = {f["variant"]: f for f in manifest["files"]}
+    files = {f["variant"]: f for f in manifest["files"] if f["mode"] == "window"}
+    steps = {f["variant"]: f for f in manifest["files"] if f["mode"] == "step"}
+    assert steps["int8"]["step"]["state_names"] == ["h0", "c0"]
+    assert steps["float32"]["step"]["state_sizes"] == [50, 50]
+    assert steps["float32"]["max_batch"] is None and files["float32"]["max_batch"] == 1
+    assert set(manifest["model"]["anomaly_threshold"]) == {"window", "step"}
     assert files["int8"]["inputs"][0]["dtype"] == "int8"
     assert files["int8"]["inputs"][0]["scale"] > 0
     assert files["float32"]["inputs"][0]["shape"] == [1, 50, 1]
@@ -87,11 +95,12 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
 def test_report_shows_every_file_with_its_bound(test_artifacts):
     folder = test_artifacts / "lstm"
     report = json.loads((folder / "report.json").read_text())
-    assert [r["variant"] for r in report["files"]] == list(BY_NAME)
+    assert [r["file"] for r in report["files"]] == [v.filename for v in VARIANTS]
     int8 = next(r for r in report["files"] if r["variant"] == "int8")
     assert int8["max_abs"] <= int8["tolerance"] == 5e-2
     md = (folder / "report.md").read_text()
-    assert "| model_int8.tflite |" in md and "| 5e-02 |" in md
+    assert "| model_int8.tflite | window |" in md and "| 5e-02 |" in md
+    assert "Keras test MSE: window mode" in md and "| step_int8.tflite |" in md
     assert (folder / "report.png").stat().st_size > 10_000
 
 
@@ -99,9 +108,8 @@ def test_a_tightened_bound_fails_the_gate_and_still_writes_everything(test_artif
     folder = tmp_path / "m"
     shutil.copytree(test_artifacts / "lstm", folder)
     (folder / "manifest.json").unlink()
-    res = run_module(
-        "export", "--dir", str(folder), "--variants", "float32,onnx", "--tolerance", "float32=1e-12"
-    )
+    args = ["--variants", "float32,onnx", "--modes", "window", "--tolerance", "float32=1e-12"]
+    res = run_module("export", "--dir", str(folder), *args)
     assert res.returncode == 1
     assert "model_float32.tflite misses its parity bound" in res.stderr
     assert "> bound 1e-12" in res.stderr
@@ -120,7 +128,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(test_artifacts, tmp_path, dam
         (folder / "model.keras").unlink()
     else:
         (folder / "model.keras").write_bytes(b"not a keras archive")
-    res = run_module("export", "--dir", str(folder), "--variants", "float32")
+    res = run_module("export", "--dir", str(folder), "--variants", "float32", "--modes", "window")
     assert res.returncode == 2
     assert "model.keras" in res.stderr and "train" in res.stderr
     assert "Traceback" not in res.stderr

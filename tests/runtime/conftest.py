@@ -20,10 +20,12 @@ def manifest_files(folder: Path) -> list[dict]:
     return json.loads((folder / "manifest.json").read_text())["files"]
 
 
-def runnable(folder: Path) -> list[tuple[str, str]]:
-    """(file, backend) pairs this environment can run for a folder's manifest."""
+def runnable(folder: Path, mode: str | None = None) -> list[tuple[str, str]]:
+    """(file, backend) pairs this environment can run for a folder's manifest (of one mode)."""
     pairs = []
     for f in manifest_files(folder):
+        if mode and f["mode"] != mode:
+            continue
         if f["format"] == "onnx":
             pairs += [(f["file"], "onnxruntime")] if HAS_ONNX else []
         else:

@@ -31,9 +31,9 @@ def api_predictions(folder, values, variant="float32"):
 
 def parse_csv(stdout):
     lines = stdout.strip().splitlines()
-    assert lines[0] == "index,value,prediction,flag"
+    assert lines[0] == "index,value,prediction,residual,anomaly,out_of_range"
     rows = [line.split(",") for line in lines[1:]]
-    return [(int(i), float(v), float(p) if p else None, f) for i, v, p, f in rows]
+    return [(int(i), float(v), float(p) if p else None, o == "1") for i, v, p, _, _, o in rows]
 
 
 def assert_same_predictions(rows, expected):
@@ -90,7 +90,9 @@ def test_stdin_one_number_per_line_as_jsonl(lstm_dir, samples):
         "index": 0,
         "value": samples[0],
         "prediction": None,
-        "flag": None,
+        "residual": None,
+        "anomaly": False,
+        "out_of_range": False,
     }
     expected = api_predictions(lstm_dir, samples[:60], "int8")
     np.testing.assert_allclose([r["prediction"] for r in rows[49:]], expected[49:], rtol=1e-9)
@@ -100,7 +102,7 @@ def test_values_outside_the_training_range_are_passed_through_and_flagged(lstm_d
     text = "\n".join(["0.5"] * 55 + ["5.0", "0.5"]) + "\n"
     res = run_module("runtime", "stream", "--model", str(lstm_dir), stdin=text)
     rows = parse_csv(res.stdout)
-    assert [r[3] for r in rows].count("out_of_range") == 1 and rows[55][3] == "out_of_range"
+    assert [r[3] for r in rows].count(True) == 1 and rows[55][3]
     assert rows[55][2] is not None and "1 out of range" in res.stderr
 
 
@@ -120,11 +122,14 @@ def test_several_columns_give_one_prediction_each(lstm_dir, samples, tmp_path):
         "b",
     )
     lines = res.stdout.strip().splitlines()
-    assert lines[0] == "index,a,a_prediction,a_flag,b,b_prediction,b_flag"
+    fields = ["prediction", "residual", "anomaly", "out_of_range"]
+    assert lines[0] == "index," + ",".join(
+        f"{n}{'_' + f if f else ''}" for n in "ab" for f in ["", *fields]
+    )
     last = lines[-1].split(",")
     want_a = api_predictions(lstm_dir, samples[:70])[-1]
     want_b = api_predictions(lstm_dir, [-x for x in samples[:70]])[-1]
-    np.testing.assert_allclose([float(last[2]), float(last[5])], [want_a, want_b], rtol=1e-5)
+    np.testing.assert_allclose([float(last[2]), float(last[7])], [want_a, want_b], rtol=1e-5)
 
 
 def test_sim_source_streams_count_samples(lstm_dir):

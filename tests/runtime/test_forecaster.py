@@ -10,8 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from runtime import Forecaster, Stream, UserError
-from runtime.manifest import find_entry
+from runtime import Forecaster, Stream, UserError, load
 from tests.conftest import REPO
 
 from .conftest import MODELS, TFLITE_BACKENDS, manifest_files, runnable
@@ -22,7 +21,7 @@ def test_every_runnable_file_matches_keras_within_its_bound(test_artifacts, mode
     """Parity in this environment: the Keras predictions were saved at training time."""
     folder = test_artifacts / model
     w = np.load(folder / "windows.npz")
-    pairs = runnable(folder)
+    pairs = runnable(folder, "window")
     assert pairs, "this environment runs no exported file"
     for file, backend in pairs:
         f = Forecaster.load(folder / file, backend=backend)
@@ -118,11 +117,14 @@ def test_tflite_runtime_214_runs_every_tflite_file_it_is_offered(test_artifacts)
     """The classic Pi interpreter: its manifest check passes and the file really runs."""
     for model in MODELS:
         for f in manifest_files(test_artifacts / model):
-            if f["format"] == "tflite":
-                entry = find_entry(test_artifacts / model / f["file"])
-                Forecaster(entry, backend="tflite-runtime").predict_model_units(
-                    np.zeros((1, 50, 1))
-                )
+            if f["format"] != "tflite":
+                continue
+            m = load(test_artifacts / model / f["file"], backend="tflite-runtime")
+            if f["mode"] == "window":
+                assert np.isfinite(m.predict_model_units(np.zeros((1, 50, 1)))).all()
+            else:
+                y, _ = m.step_model_units(np.zeros(3), m.zero_state(3))  # batch 3 too
+                assert y.shape == (3,) and np.isfinite(y).all()
 
 
 def test_runtime_never_imports_tensorflow(lstm_dir):

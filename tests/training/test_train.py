@@ -74,3 +74,11 @@ def test_compare_writes_a_table_and_a_plot(tmp_path):
     table = (tmp_path / "compare.md").read_text()
     assert table.count("| lstm |") == 4 and table.count("| gru |") == 4
     assert (tmp_path / "compare.png").stat().st_size > 0
+
+
+def test_sequence_training_gives_a_window_model_with_the_same_layers(tmp_path):
+    res = train(tmp_path, "--sequence-length", "100")
+    assert "fitted on sequences of 100" in res.stdout
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["training"]["sequence_length"] == 100
+    assert np.load(tmp_path / "windows.npz")["test_pred"].shape == (70,)

@@ -1,0 +1,118 @@
+"""Step mode, many sensors per invoke, resumable state and anomaly flags."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from runtime import Stream, UserError, load
+from runtime.forecaster import StepForecaster
+from runtime.signals import SensorSignal
+
+from .conftest import MODELS, runnable
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_step_files_match_keras_over_the_whole_stream(test_artifacts, model):
+    """Keras ran the same layers with return_sequences=True over the stream at export time."""
+    folder = test_artifacts / model
+    manifest = json.loads((folder / "manifest.json").read_text())
+    steps = runnable(folder, "step")
+    assert len(steps) >= 4 or "tflite-runtime" in {b for _, b in steps}
+    series = np.load(folder / "windows.npz")["series"]
+    for file, backend in steps:
+        info = next(f for f in manifest["files"] if f["file"] == file)
+        m = load(folder / file, backend=backend)
+        got = m.run_stream(series)
+        assert len(series) >= 1000
+        # against the export-time run on ai-edge-litert/onnxruntime: both within the bound of Keras
+        assert info["parity"]["passed"] and info["drift"]["samples"] == len(series)
+        assert info["drift"]["end_max_abs"] <= info["parity"]["tolerance"]
+        if backend != "tflite-runtime":
+            ref_model = load(folder / file)
+            np.testing.assert_array_equal(got, ref_model.run_stream(series))
+
+
+def test_stream_in_step_mode_equals_the_step_model_run_by_hand(lstm_dir):
+    m = load(lstm_dir, "float32", mode="step")
+    assert isinstance(m, StepForecaster)
+    series = np.load(lstm_dir / "windows.npz")["series"][:200]
+    data = m.norm.invert(series)
+    stream = Stream(m)
+    out = [stream.push(v) for v in data]
+    assert out[: m.window - 1] == [None] * (m.window - 1)  # same warm-up as window mode
+    by_hand = m.norm.invert(m.run_stream(series))
+    np.testing.assert_allclose(out[m.window - 1 :], by_hand[m.window - 1 :], rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["step", "window"])
+def test_many_sensors_in_one_invoke_equal_separate_streams(lstm_dir, mode):
+    m = load(lstm_dir, "float32", mode=mode)
+    series = m.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:150])
+    sensors = np.stack([series, series[::-1], 0.5 * series, -series], axis=1)
+    many = Stream(m, sensors=4)
+    singles = [Stream(m) for _ in range(4)]
+    for row in sensors:
+        got = many.push(row)
+        want = [s.push(v) for s, v in zip(singles, row, strict=True)]
+        if got is None:
+            assert want == [None] * 4
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["step", "window"])
+def test_state_survives_a_restart(lstm_dir, mode):
+    m = load(lstm_dir, "float32", mode=mode)
+    data = m.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:160])
+    for cut in (20, 100):  # before and after the first full window
+        a = Stream(m)
+        for v in data[:cut]:
+            a.push(v)
+        saved = json.loads(json.dumps(a.get_state()))  # as a device app would write it to disk
+        b = Stream(load(lstm_dir, "float32", mode=mode))
+        b.set_state(saved)
+        for v in data[cut:]:
+            assert a.push(v) == b.push(v)
+            assert a.residual == b.residual
+    with pytest.raises(UserError, match="another model file"):
+        Stream(load(lstm_dir, "int8", mode=mode)).set_state(saved)
+
+
+def test_a_step_file_is_not_a_window_file(lstm_dir):
+    with pytest.raises(UserError, match="is a step file, not a window file"):
+        load(lstm_dir / "step_float32.tflite", mode="window")
+
+
+def spiky_sensor(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A clean seeded sensor stream with spikes injected at known places, at least 60 apart."""
+    sig = SensorSignal()
+    x = sig.generate(n, seed=seed, spikes=False)
+    rng = np.random.default_rng(seed)
+    where = np.arange(100, n, 80) + rng.integers(0, 20, len(np.arange(100, n, 80)))
+    x[where] += rng.choice([-1.0, 1.0], len(where)) * sig.spike_size
+    spikes = np.zeros(n, bool)
+    spikes[where] = True
+    return x, spikes
+
+
+@pytest.mark.parametrize("mode", ["window", "step"])
+@pytest.mark.parametrize("variant", ["float32", "int8"])
+def test_anomaly_flags_catch_spikes_with_few_false_alarms(test_artifacts, mode, variant):
+    """The GRU test model was trained on the sensor signal; this stream has its own seed."""
+    m = load(test_artifacts / "gru", variant, mode=mode)
+    assert m.anomaly_threshold > 0
+    x, spikes = spiky_sensor(4000, seed=2024)
+    stream = Stream(m)
+    flags = np.zeros(len(x), bool)
+    for i, value in enumerate(x):
+        stream.push(value)
+        flags[i] = stream.anomaly
+    judged = np.arange(len(x)) > m.window  # a forecast exists for these samples
+    caught = flags[spikes & judged].mean()
+    false_alarms = flags[~spikes & judged].mean()
+    assert (spikes & judged).sum() >= 40
+    assert caught >= 0.95, caught
+    assert false_alarms <= 0.01, false_alarms
