@@ -30,6 +30,8 @@ def convert_to(key: str, artifacts: Path, out: Path) -> None:
     else:
         calib = windows["calib_x"].astype(np.float32)
         representative = lambda: ([w[None]] for w in calib)  # noqa: E731
+        if variant.format == "tflite" and variant.name != "int8":
+            model = tflite.batch1_clone(model)
     if variant.format == "tflite":
         out.write_bytes(tflite.convert(model, variant.name, representative))
     elif variant.name == "onnx":

@@ -24,10 +24,10 @@ def quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
 
 
 def dequantize(q: np.ndarray, info: TensorInfo) -> np.ndarray:
-    """Output tensor -> model units (float64)."""
+    """Output tensor -> model units (float tensors are returned as they are)."""
     if info.dtype == "int8":
         return (q.astype(np.float64) - info.zero_point) * info.scale
-    return q.astype(np.float64)
+    return q
 
 
 class LoadedModel:
@@ -116,6 +116,7 @@ class StepForecaster(LoadedModel):
         self._in_order, self._out_order = io["inputs"], io["outputs"]
         self._in = [self.backend.inputs[i] for i in self._in_order]
         self._out = [self.backend.outputs[i] for i in self._out_order]
+        self._outputs = list(zip(self._out_order, self._out, strict=True))
         self.state_sizes = [int(n) for n in io["state_sizes"]]
         self._batch = 1
 
@@ -132,23 +133,21 @@ class StepForecaster(LoadedModel):
 
     def zero_state(self, batch: int = 1) -> list[np.ndarray]:
         """The state before the first sample: zeros, in model units."""
-        return [np.zeros((batch, n)) for n in self.state_sizes]
+        return [np.zeros((batch, n), np.float32) for n in self.state_sizes]
 
     def step_model_units(
         self, x: np.ndarray, state: list[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
-        x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+        x = np.asarray(x, dtype=np.float32).reshape(-1, 1)
         if len(x) != self._batch:
             self.backend.resize(len(x))
             self._batch = len(x)
         feeds = [None] * len(self._in)
-        for i, value, info in zip(self._in_order, [x, *state], self._in, strict=True):
+        for i, value, info in zip(self._in_order, (x, *state), self._in, strict=True):
             feeds[i] = quantize(value, info)
         outs = self.backend.run(*feeds)
-        y, *new = (
-            dequantize(outs[i], info) for i, info in zip(self._out_order, self._out, strict=True)
-        )
+        y, *new = [dequantize(outs[i], info) for i, info in self._outputs]
         return y[:, 0], new
 
     def run_stream(self, series: np.ndarray) -> np.ndarray:

@@ -31,11 +31,12 @@ class Stream:
 
     def push(self, sample: float | np.ndarray) -> float | np.ndarray | None:
         """Add one sample (data units); the forecast for the next sample once a window is in."""
-        x = np.asarray(sample, dtype=np.float64)
+        # one sensor: plain floats, cheaper than numpy scalars on the per-sample path
+        x = float(sample) if self.sensors == 1 else np.asarray(sample, dtype=np.float64)
         z = (x - self._center) / self._scale
         self.count += 1
         if self._step:
-            y, self._state = self.model.step_model_units(z.reshape(-1), self._state)
+            y, self._state = self.model.step_model_units(z, self._state)
         else:
             self._buf.push(z)
             # (window, sensors) -> (sensors, window, 1): a strided view, copied once into the model
@@ -48,18 +49,23 @@ class Stream:
         if self.count < self.model.window:
             self._last = None
             return None
-        pred = y * self._scale + self._center
-        self._last = pred
-        return float(pred[0]) if self.sensors == 1 else pred
+        if self.sensors == 1:
+            self._last = float(y[0]) * self._scale + self._center
+        else:
+            self._last = y * self._scale + self._center
+        return self._last
 
-    def _residual(self, x: np.ndarray) -> None:
+    def _residual(self, x: float | np.ndarray) -> None:
         if self._last is None:
             self.residual, self.anomaly = None, False
             return
-        r = x - self._last
-        self.residual = float(r[0]) if self.sensors == 1 else r
-        flags = np.abs(r) > self.threshold if self.threshold else np.zeros(self.sensors, bool)
-        self.anomaly = bool(flags[0]) if self.sensors == 1 else flags
+        self.residual = x - self._last
+        if not self.threshold:
+            self.anomaly = False if self.sensors == 1 else np.zeros(self.sensors, bool)
+        elif self.sensors == 1:
+            self.anomaly = abs(self.residual) > self.threshold
+        else:
+            self.anomaly = np.abs(self.residual) > self.threshold
 
     def reset(self) -> None:
         """Start over: forget the window (or the recurrent state) and the last forecast."""
@@ -103,4 +109,5 @@ class Stream:
             for row in state["memory"]:
                 self._buf.push(np.array(row))
         self.count = state["count"]
-        self._last = None if state["last"] is None else np.array(state["last"])
+        last = state["last"]
+        self._last = None if last is None else last[0] if self.sensors == 1 else np.array(last)

@@ -1,0 +1,105 @@
+"""Measurements made inside one device environment: `python -m bench.worker ARTIFACTS BACKEND`.
+
+Imports only the runtime (no TensorFlow) and prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from runtime import Stream, load
+from runtime.backends import version_of
+from runtime.manifest import read_manifest
+
+SENSORS = (1, 16, 256)
+
+
+def time_calls(fn: object, n: int, warmup: int = 10) -> np.ndarray:
+    """Seconds taken by each of n calls fn(i), after warm-up calls."""
+    for i in range(warmup):
+        fn(i)
+    out = np.empty(n)
+    for i in range(n):
+        t0 = time.perf_counter()
+        fn(i)
+        out[i] = time.perf_counter() - t0
+    return out
+
+
+def stats_us(seconds: np.ndarray) -> dict:
+    """Median and p99 in microseconds."""
+    return {
+        "median_us": float(np.median(seconds) * 1e6),
+        "p99_us": float(np.quantile(seconds, 0.99) * 1e6),
+    }
+
+
+def measure_file(folder: Path, info: dict, backend: str, quick: bool) -> dict:
+    """Per-sample streaming cost, batch-1 latency and throughput against sensors per invoke."""
+    model = load(folder / info["file"], backend=backend)
+    series = model.norm.invert(np.load(folder / "windows.npz")["series"])
+    n = 200 if quick else 2000
+    stream = Stream(model)
+    for v in series[: model.window]:  # fill the window first: every timed push forecasts
+        stream.push(v)
+    push = time_calls(lambda i: stream.push(series[i % len(series)]), n)
+    row = {
+        "file": info["file"],
+        "variant": info["variant"],
+        "mode": info["mode"],
+        "backend": backend,
+        "bytes": info["bytes"],
+        "push": stats_us(push),
+    }
+    if info["mode"] == "window":
+        x = np.load(folder / "windows.npz")["test_x"]
+        row["call"] = stats_us(time_calls(lambda i: model.predict_model_units(x[i % len(x)]), n))
+    else:
+        state = model.zero_state()
+        z = model.norm.apply(series)
+        row["call"] = stats_us(time_calls(lambda i: model.step_model_units(z[i : i + 1], state), n))
+    row["throughput"] = {}
+    for sensors in SENSORS[:2] if quick and info["mode"] == "window" else SENSORS:
+        many = Stream(model, sensors=sensors)
+        rows = np.repeat(series[:, None], sensors, axis=1)
+        for r in rows[: model.window]:
+            many.push(r)
+        reps = max(5, (50 if quick else 400) // sensors)
+        t = time_calls(lambda i, m=many, r=rows: m.push(r[i % len(r)]), reps, warmup=3)
+        row["throughput"][str(sensors)] = float(sensors / np.median(t))
+    return row
+
+
+def main() -> None:
+    """Measure every file this backend runs; print the results as JSON."""
+    folder, backend = Path(sys.argv[1]), sys.argv[2]
+    quick = "--quick" in sys.argv
+    only = [a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--files=")]
+    fmt = "onnx" if backend == "onnxruntime" else "tflite"
+    files = [
+        f
+        for f in read_manifest(folder)["files"]
+        if f["format"] == fmt and (not only or f["file"] in only[0])
+    ]
+    rows = [measure_file(folder, f, backend, quick) for f in files]
+    print(
+        json.dumps(
+            {
+                "backend": backend,
+                "version": version_of(backend),
+                "numpy": np.__version__,
+                "files": rows,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
