@@ -14,7 +14,7 @@ CLASSIC_VENV := .venv-classic
 SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream clean distclean setup
+.PHONY: help train export test lint format stream bench clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ stream: $(DEVICE_VENV)/.stamp ## demo: pipe the seed's sine through the exported
 	awk 'BEGIN { for (i = 0; i < 1000; i++) printf "%.17g\n", sin(i * 100 / 999) }' \
 	  | $(DEVICE_VENV)/bin/python -m runtime stream --model $(ARTIFACTS) --variant $(or $(VARIANT),float32) \
 	  | sed -n '1,3p;49,53p;$$p'
+
+bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
+	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)
 
 # Small real models, trained and exported once per source change, shared by every test run.
 $(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES)

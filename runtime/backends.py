@@ -23,7 +23,12 @@ PACKAGES = {
     "litert": "ai-edge-litert",
     "tflite-runtime": "tflite-runtime",
     "onnxruntime": "onnxruntime",
-}
+}  # what to pip install
+MODULES = {
+    "litert": "ai_edge_litert",
+    "tflite-runtime": "tflite_runtime",
+    "onnxruntime": "onnxruntime",
+}  # what to import
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,7 @@ class TFLiteBackend:
     """A .tflite file on ai-edge-litert or tflite-runtime, one invoke per call."""
 
     def __init__(self, path: Path, name: str = "litert", threads: int = 1) -> None:
-        module = {
-            "litert": "ai_edge_litert.interpreter",
-            "tflite-runtime": "tflite_runtime.interpreter",
-        }[name]
-        interpreter = importlib.import_module(module)
+        interpreter = importlib.import_module(f"{MODULES[name]}.interpreter")
         self.name, self.version = name, version_of(name)
         with _quiet_stderr():
             try:
@@ -126,12 +127,7 @@ Backend = TFLiteBackend | OnnxBackend
 
 def available(name: str) -> bool:
     """True if the interpreter package for `name` can be imported here."""
-    module = {
-        "litert": "ai_edge_litert",
-        "tflite-runtime": "tflite_runtime",
-        "onnxruntime": "onnxruntime",
-    }[name]
-    return importlib.util.find_spec(module) is not None
+    return importlib.util.find_spec(MODULES[name]) is not None
 
 
 def default_backend(fmt: str) -> str:
@@ -161,7 +157,10 @@ def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1
 
 
 def version_of(name: str) -> str:
-    """Installed version of a backend's package."""
+    """Installed version of a backend's package (its __version__, cheaper than metadata)."""
+    found = getattr(importlib.import_module(MODULES[name]), "__version__", None)
+    if found:
+        return found
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -50,7 +50,7 @@ class LoadedModel:
         self.window = int(entry.model["window"])
         self.norm = Normalization.from_dict(entry.model["normalization"])
         # None: any batch. 1: one call per invoke (see export/variants.py for why).
-        self.max_batch = entry.info.get("max_batch")
+        self.max_batch = entry.info.get("max_batch", 1)
         # |sample - forecast| above which a sample is an anomaly (data units), if exported
         self.anomaly_threshold = entry.model.get("anomaly_threshold", {}).get(self.mode)
 

@@ -31,8 +31,12 @@ class Stream:
 
     def push(self, sample: float | np.ndarray) -> float | np.ndarray | None:
         """Add one sample (data units); the forecast for the next sample once a window is in."""
-        # one sensor: plain floats, cheaper than numpy scalars on the per-sample path
-        x = float(sample) if self.sensors == 1 else np.asarray(sample, dtype=np.float64)
+        if self.sensors > 1:
+            x = np.asarray(sample, dtype=np.float64)
+        elif isinstance(sample, float):  # one sensor: plain floats, cheaper than numpy scalars
+            x = sample
+        else:  # an int, a numpy scalar or a one-element array
+            x = float(np.asarray(sample, dtype=np.float64).reshape(()))
         z = (x - self._center) / self._scale
         self.count += 1
         if self._step:

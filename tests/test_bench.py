@@ -1,0 +1,41 @@
+"""The benchmark's quick mode runs end to end, so `make bench` cannot rot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import REPO, run_module
+
+pytestmark = pytest.mark.tensorflow
+
+
+def test_quick_benchmark_measures_every_interpreter_and_keras(test_artifacts, tmp_path):
+    res = run_module(
+        "bench",
+        "--quick",
+        "--artifacts",
+        str(test_artifacts / "lstm"),
+        "--out",
+        str(tmp_path),
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    r = json.loads((tmp_path / "results.json").read_text())
+    backends = {b["backend"] for b in r["backends"]}
+    expected = {"litert", "onnxruntime"} if (REPO / ".venv-device").exists() else set()
+    expected |= {"tflite-runtime"} if (REPO / ".venv-classic").exists() else set()
+    assert backends == expected and expected
+    for b in r["backends"]:
+        for f in b["files"]:
+            assert 0 < f["push"]["median_us"] <= f["push"]["p99_us"]
+            assert all(v > 0 for v in f["throughput"].values())
+    assert r["cold_start"]["tensorflow"]["peak_rss_mb"] > 0
+    assert r["keras"]["predict"]["median_us"] > 0
+    assert r["macs"]["per_step"] == 4 * 50 * (1 + 50) + 50
+    assert len(r["ratios"]["targets"]) == 6
+    md = (tmp_path / "results.md").read_text()
+    assert "## Targets" in md and "step_float32.tflite" in md
+    assert (tmp_path / "latency.png").stat().st_size > 0
+    assert (tmp_path / "throughput.png").stat().st_size > 0
