@@ -128,6 +128,8 @@ def stream(args: argparse.Namespace) -> int:
             counts["out_of_range"] += sum(outside)
             if args.count is not None and counts["read"] >= args.count:
                 break
+    except BrokenPipeError:  # stdout closed (`| head`): run_cli ends quietly
+        raise
     except KeyboardInterrupt:
         exit_code = 130
     except OSError as e:  # includes serial.SerialException: the port went away mid-stream

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,12 @@ class TFLiteBackend:
         with _quiet_stderr():
             try:
                 self._it = interpreter.Interpreter(model_path=str(path), num_threads=threads)
+                if self._needs_reference_kernels():
+                    self._it = interpreter.Interpreter(
+                        model_path=str(path),
+                        num_threads=threads,
+                        experimental_op_resolver_type=interpreter.OpResolverType.BUILTIN_REF,
+                    )
                 self._it.allocate_tensors()
             except (ValueError, RuntimeError) as e:
                 raise UserError(
@@ -75,6 +82,12 @@ class TFLiteBackend:
         self.outputs = [_tflite_info(d) for d in self._it.get_output_details()]
         self._in = [d["index"] for d in self._it.get_input_details()]
         self._out = [d["index"] for d in self._it.get_output_details()]
+
+    def _needs_reference_kernels(self) -> bool:
+        """tflite-runtime 2.14's optimized int8 kernels crash (SIGSEGV in invoke) on arm64, seen
+        under qemu on Cortex-A72 and A76 (make pi-check); its reference kernels run those files."""
+        int8 = any(np.dtype(d["dtype"]) == np.int8 for d in self._it.get_input_details())
+        return self.name == "tflite-runtime" and platform.machine() == "aarch64" and int8
 
     def resize(self, batch: int) -> None:
         """Set the batch dimension of every input (only models without TensorList loops)."""

@@ -7,6 +7,7 @@ Forecaster runs window files (a window in, the next sample out); StepForecaster 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -54,6 +55,17 @@ class LoadedModel:
         # |sample - forecast| above which a sample is an anomaly (data units), if exported
         self.anomaly_threshold = entry.model.get("anomaly_threshold", {}).get(self.mode)
 
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        variant: str | None = None,
+        backend: str | None = None,
+        threads: int = 1,
+    ) -> Self:
+        """From a model file, or from an artifacts folder and a variant (default float32)."""
+        return cls(find_entry(Path(path), variant, cls.mode), backend, threads)
+
     @property
     def variant(self) -> str:
         """The manifest's variant name, e.g. float32 or int8."""
@@ -73,17 +85,6 @@ class Forecaster(LoadedModel):
                 f"{entry.path.name} takes input {self._in.shape}, but the manifest "
                 f"says windows of {self.window}: re-export the model"
             )
-
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        variant: str | None = None,
-        backend: str | None = None,
-        threads: int = 1,
-    ) -> Forecaster:
-        """From a model file, or from an artifacts folder and a variant (default float32)."""
-        return cls(find_entry(Path(path), variant, cls.mode), backend, threads)
 
     def predict_model_units(self, x: np.ndarray) -> np.ndarray:
         """Forecasts in model units for windows in model units, shape (n, window, 1) -> (n,)."""
@@ -119,17 +120,6 @@ class StepForecaster(LoadedModel):
         self._outputs = list(zip(self._out_order, self._out, strict=True))
         self.state_sizes = [int(n) for n in io["state_sizes"]]
         self._batch = 1
-
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        variant: str | None = None,
-        backend: str | None = None,
-        threads: int = 1,
-    ) -> StepForecaster:
-        """From a step file, or from an artifacts folder and a variant (default float32)."""
-        return cls(find_entry(Path(path), variant, cls.mode), backend, threads)
 
     def zero_state(self, batch: int = 1) -> list[np.ndarray]:
         """The state before the first sample: zeros, in model units."""

@@ -51,21 +51,6 @@ def test_stream_equals_batch_on_the_same_windows(lstm_dir, windows, variant):
     assert stream.push(series[0]) is None
 
 
-def test_several_sensors_in_one_stream_equal_separate_streams(lstm_dir, windows):
-    f = Forecaster.load(lstm_dir)
-    series = f.norm.invert(windows["series"][:120])
-    sensors = np.stack([series, series[::-1], series * 0.5], axis=1)
-    many = Stream(f, sensors=3)
-    singles = [Stream(f) for _ in range(3)]
-    for row in sensors:
-        got = many.push(row)
-        want = [s.push(v) for s, v in zip(singles, row, strict=True)]
-        if got is None:
-            assert want == [None] * 3
-        else:
-            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-
-
 @pytest.fixture
 def copy_of_lstm(lstm_dir, tmp_path):
     folder = tmp_path / "a"

@@ -1,0 +1,256 @@
+"""`python -m picheck`: the runtime and every exported file on an emulated Raspberry Pi OS (arm64).
+
+Exit codes: 0 all good, 1 a file ran differently or failed on the emulated Pi, 2 bad usage,
+3 not root, 4 no arm64 emulation (binfmt_misc/qemu) on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runtime.errors import UserError
+from runtime.manifest import read_manifest
+
+from .rootfs import CPUS, NeedsRoot, NoEmulation, chroot, ensure_host_tools, ensure_rootfs, mounted
+
+REPO = Path(__file__).resolve().parent.parent
+VENVS = {
+    "litert": ("venv-litert", "requirements-device.txt"),
+    "tflite-runtime": ("venv-classic", "requirements-classic.txt"),
+}
+HOST_VENVS = {"litert": ".venv-device", "tflite-runtime": ".venv-classic"}
+SAMPLES = 200
+
+
+def stream_cmd(python: str, model: str, backend: str, source: str) -> list[str]:
+    """The runtime CLI streaming `source` (sim or a file of samples) through one file."""
+    args = f"-m runtime stream --backend {backend} --count {SAMPLES} --format jsonl".split()
+    return [python, *args, "--model", model, "--input", source]
+
+
+def write_samples(artifacts: Path, path: Path) -> str:
+    """The input to stream: the model's own series (inside its training range, so int8 inputs
+    do not saturate and the comparison means something), or the `sim` sensor if there is none."""
+    import numpy as np
+
+    from runtime.windows import Normalization
+
+    windows = artifacts / "windows.npz"
+    if not windows.exists():
+        return "sim"
+    norm = Normalization.from_dict(read_manifest(artifacts)["model"]["normalization"])
+    values = norm.invert(np.load(windows)["series"][-SAMPLES:])
+    path.write_text("".join(f"{v!r}\n" for v in values.tolist()))
+    return str(path)
+
+
+def outcome(proc: subprocess.CompletedProcess) -> tuple[str, list[float] | None]:
+    """('ran', forecasts) or ('refused: why' / 'crashed: signal N' / 'failed: why', None)."""
+    if proc.returncode == 0:
+        rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        return "ran", [r["prediction"] for r in rows if r["prediction"] is not None]
+    err = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    if proc.returncode == 2 and err and err[-1].startswith("error:"):
+        return f"refused: {err[-1][len('error: ') :][:120]}", None
+    if proc.returncode < 0 or proc.returncode in (132, 134, 135, 139):
+        sig = -proc.returncode if proc.returncode < 0 else proc.returncode - 128
+        return f"crashed: signal {sig}", None
+    return f"failed: exit {proc.returncode}: {(err or ['no message'])[-1][:120]}", None
+
+
+def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object) -> None:
+    """Copy the runtime, its tests and the files in; build the venvs from the device files."""
+    work = root / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    for name in ("runtime", "tests"):
+        shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for f in (
+        "pyproject.toml",
+        "requirements-device.txt",
+        "requirements-classic.txt",
+        "requirements-test.txt",
+    ):
+        shutil.copy(REPO / f, work / f)
+    shutil.copytree(artifacts, work / "artifacts")
+    tests = REPO / "build" / "test-artifacts"
+    if (tests / ".stamp").exists():
+        shutil.copytree(tests, work / "build" / "test-artifacts")
+    pytest_pin = next(
+        ln
+        for ln in (REPO / "requirements-test.txt").read_text().splitlines()
+        if ln.startswith("pytest")
+    )
+    for backend, (venv, reqs) in VENVS.items():
+        stamp = root / "opt" / venv / ".stamp"
+        want = (REPO / reqs).read_text() + pytest_pin
+        if stamp.exists() and stamp.read_text() == want:
+            continue
+        say(f"creating /opt/{venv} in the emulated system from {reqs} (once, ~1-2 min) ...")
+        t0 = time.perf_counter()
+        proc = chroot(
+            root,
+            cpu,
+            f"rm -rf /opt/{venv} && python3 -m venv /opt/{venv} && "
+            f"/opt/{venv}/bin/pip install -q -r /work/{reqs} '{pytest_pin}'",
+        )
+        if proc.returncode != 0:
+            raise UserError(
+                f"pip install in the emulated Pi failed ({backend}): {proc.stderr.strip()[-600:]}"
+            )
+        stamp.write_text(want)
+        say(f"  {time.perf_counter() - t0:.0f}s")
+
+
+def host_runs(artifacts: Path, files: list[dict], source: str) -> dict:
+    """The same streams on this machine, in the device environments: the reference."""
+    out = {}
+    for f in files:
+        for backend, venv in HOST_VENVS.items():
+            python = REPO / venv / "bin" / "python"
+            if python.exists():
+                cmd = stream_cmd(str(python), str(artifacts / f["file"]), backend, source)
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+                out[(f["file"], backend)] = outcome(proc)
+    return out
+
+
+def main() -> int:
+    """Build or reuse the emulated system, run the checks, print and write the table."""
+    parser = argparse.ArgumentParser(
+        prog="python -m picheck",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
+    parser.add_argument(
+        "--cpu",
+        choices=sorted(CPUS),
+        default="pi4",
+        help="pi4: Cortex-A72 (default); pi5: Cortex-A76",
+    )
+    parser.add_argument(
+        "--skip-tests",
+        action="store_true",
+        help="only stream the files, do not run the runtime's tests",
+    )
+    args = parser.parse_args()
+    say = lambda s: print(s, flush=True)  # noqa: E731
+    artifacts = args.artifacts.resolve()
+    files = [f for f in read_manifest(artifacts)["files"] if f["format"] == "tflite"]
+    onnx = [f["file"] for f in read_manifest(artifacts)["files"] if f["format"] == "onnx"]
+    cpu = CPUS[args.cpu]
+    t_start = time.perf_counter()
+    ensure_host_tools(say)
+    root = ensure_rootfs(say)
+    lines, failures = [], 0
+    with mounted(root):
+        prepare_guest(root, cpu, artifacts, say)
+        if not args.skip_tests:
+            say(f"running the runtime's tests on the emulated Pi ({cpu}) ...")
+            t0 = time.perf_counter()
+            proc = chroot(
+                root,
+                cpu,
+                "cd /work && EDGE_TEST_ARTIFACTS=build/test-artifacts "
+                "/opt/venv-litert/bin/python -m pytest -q -p no:cacheprovider "
+                "tests/runtime",
+            )
+            out = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+            summary = next(
+                (ln for ln in reversed(out) if " passed" in ln or " failed" in ln),
+                (out or ["no output"])[-1],
+            )
+            failures += proc.returncode != 0
+            lines.append(
+                f"Runtime tests (ai-edge-litert venv, {cpu}): {summary} "
+                f"({time.perf_counter() - t0:.0f}s)"
+            )
+            say(f"  {summary}")
+        source = write_samples(artifacts, root / "work" / "samples.txt")
+        guest_source = "sim" if source == "sim" else "samples.txt"
+        say(f"streaming {SAMPLES} samples through every file on the host and the Pi ...")
+        host = host_runs(artifacts, files, source)
+        table = [
+            "| file | interpreter | on the emulated Pi | max diff from host (model units) "
+            "| bound | seconds |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        scale = read_manifest(artifacts)["model"]["normalization"]["scale"]
+        for f in files:
+            for backend, (venv, _) in VENVS.items():
+                t0 = time.perf_counter()
+                proc = chroot(
+                    root,
+                    cpu,
+                    "cd /work && "
+                    + " ".join(
+                        stream_cmd(
+                            f"/opt/{venv}/bin/python",
+                            f"artifacts/{f['file']}",
+                            backend,
+                            guest_source,
+                        )
+                    ),
+                    timeout=600,
+                )
+                seconds = time.perf_counter() - t0
+                status, pred = outcome(proc)
+                ref_status, ref = host.get((f["file"], backend), ("not run on host", None))
+                diff = ""
+                if pred is not None and ref is not None:
+                    d = max(abs(a - b) for a, b in zip(pred, ref, strict=True)) / scale
+                    diff = f"{d:.1e}"
+                    if d > f["parity"]["tolerance"]:
+                        failures += 1
+                        status += " **beyond the bound**"
+                elif status != ref_status:
+                    failures += status == "ran" or ref_status == "ran"
+                    status += f" (host: {ref_status})"
+                row = (
+                    f"| {f['file']} | {backend} | {status} | {diff} | "
+                    f"{f['parity']['tolerance']:.0e} | {seconds:.1f} |"
+                )
+                table.append(row)
+                say(row)
+    report = [
+        f"# pi-check: Raspberry Pi OS 64-bit user space (Debian 12 arm64) under qemu, {cpu}",
+        "",
+        *lines,
+        "",
+        f"Each file streams the last {SAMPLES} samples of the model's own series (inside its "
+        "training range, so int8 inputs do not saturate) through `python -m runtime stream` in "
+        "the emulated system and on this machine (device environments); the forecasts are "
+        "compared. On arm64, tflite-runtime runs int8 files with its reference kernels (its "
+        "optimized int8 kernels crash there, signal 11).",
+        "",
+        *table,
+        "",
+        f"ONNX files ({', '.join(onnx)}) are not streamed here: on the Pi the path is TFLite.",
+        "",
+        f"Total {time.perf_counter() - t_start:.0f}s.",
+        "",
+    ]
+    (artifacts / "pi-check.md").write_text("\n".join(report))
+    say(f"-> {artifacts}/pi-check.md ({time.perf_counter() - t_start:.0f}s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except NeedsRoot as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(3)
+    except NoEmulation as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(4)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
