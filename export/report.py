@@ -178,7 +178,7 @@ def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> No
         yscale="log",
         xlabel="file bytes",
         ylabel="max |dev| vs Keras",
-        title="size against deviation (bars: bound; squares: step)",
+        title="size vs deviation (bar: bound, square: step)",
     )
     fig.tight_layout()
     fig.savefig(path, dpi=100)

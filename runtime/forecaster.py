@@ -118,6 +118,7 @@ class StepForecaster(LoadedModel):
         self._in = [self.backend.inputs[i] for i in self._in_order]
         self._out = [self.backend.outputs[i] for i in self._out_order]
         self._outputs = list(zip(self._out_order, self._out, strict=True))
+        self._float = all(t.dtype == "float32" for t in (*self._in, *self._out))
         self.state_sizes = [int(n) for n in io["state_sizes"]]
         self._batch = 1
 
@@ -126,7 +127,7 @@ class StepForecaster(LoadedModel):
         return [np.zeros((batch, n), np.float32) for n in self.state_sizes]
 
     def step_model_units(
-        self, x: np.ndarray, state: list[np.ndarray]
+        self, x: np.ndarray | float, state: list[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
         x = np.asarray(x, dtype=np.float32).reshape(-1, 1)
@@ -134,6 +135,11 @@ class StepForecaster(LoadedModel):
             self.backend.resize(len(x))
             self._batch = len(x)
         feeds = [None] * len(self._in)
+        if self._float:  # the per-sample hot path: no conversions at all
+            for i, value in zip(self._in_order, (x, *state), strict=True):
+                feeds[i] = value
+            outs = self.backend.run(*feeds)
+            return outs[self._out_order[0]][:, 0], [outs[i] for i in self._out_order[1:]]
         for i, value, info in zip(self._in_order, (x, *state), self._in, strict=True):
             feeds[i] = quantize(value, info)
         outs = self.backend.run(*feeds)

@@ -108,7 +108,7 @@ class Stream:
             )
         self.reset()
         if self._step:
-            self._state = [np.array(s) for s in state["memory"]]
+            self._state = [np.array(s, dtype=np.float32) for s in state["memory"]]
         else:
             for row in state["memory"]:
                 self._buf.push(np.array(row))
