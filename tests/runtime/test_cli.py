@@ -29,6 +29,14 @@ def api_predictions(folder, values, variant="float32"):
     return [stream.push(v) for v in values]
 
 
+def start_stream(model, *args):
+    """`python -m runtime stream --model MODEL ARGS` running in the background, text pipes."""
+    cmd = [sys.executable, "-m", "runtime", "stream", "--model", str(model), *args]
+    return subprocess.Popen(
+        cmd, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
 def parse_csv(stdout):
     lines = stdout.strip().splitlines()
     assert lines[0] == "index,value,prediction,residual,anomaly,out_of_range"
@@ -133,34 +141,12 @@ def test_several_columns_give_one_prediction_each(lstm_dir, samples, tmp_path):
 
 
 def test_sim_source_streams_count_samples(lstm_dir):
-    res = run_module(
-        "runtime",
-        "stream",
-        "--model",
-        str(lstm_dir),
-        "--input",
-        "sim",
-        "--count",
-        "80",
-        "--format",
-        "jsonl",
-    )
+    args = ["stream", "--model", str(lstm_dir), *"--input sim --count 80 --format jsonl".split()]
+    res = run_module("runtime", *args)
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert res.returncode == 0 and len(rows) == 80
     assert rows[48]["prediction"] is None and rows[49]["prediction"] is not None
-    again = run_module(
-        "runtime",
-        "stream",
-        "--model",
-        str(lstm_dir),
-        "--input",
-        "sim",
-        "--count",
-        "80",
-        "--format",
-        "jsonl",
-    )
-    assert again.stdout == res.stdout  # seeded
+    assert run_module("runtime", *args).stdout == res.stdout  # seeded
 
 
 def test_closed_stdout_ends_quietly(lstm_dir):
@@ -176,24 +162,7 @@ def test_serial_port_on_a_pseudo_terminal_then_the_port_disappears(lstm_dir, sam
     master, slave = os.openpty()
     tty.setraw(slave)  # as a USB serial adapter would be: no echo, no line editing
     port = os.ttyname(slave)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtime",
-            "stream",
-            "--model",
-            str(lstm_dir),
-            "--input",
-            port,
-            "--baud",
-            "9600",
-        ],
-        cwd=REPO,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_stream(lstm_dir, "--input", port, "--baud", "9600")
     watchdog = threading.Timer(60, proc.kill)  # a hang becomes a failure, not a stuck CI run
     watchdog.start()
     try:
@@ -238,24 +207,7 @@ def test_info_describes_every_file(lstm_dir):
 
 
 def test_ctrl_c_ends_with_the_summary(lstm_dir):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtime",
-            "stream",
-            "--model",
-            str(lstm_dir),
-            "--input",
-            "sim",
-            "--rate",
-            "200",
-        ],
-        cwd=REPO,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_stream(lstm_dir, "--input", "sim", "--rate", "200")
     lines = [proc.stdout.readline() for _ in range(60)]  # header + 59 samples, paced
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=30)
