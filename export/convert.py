@@ -30,10 +30,12 @@ def convert_to(key: str, artifacts: Path, out: Path) -> None:
     else:
         calib = windows["calib_x"].astype(np.float32)
         representative = lambda: ([w[None]] for w in calib)  # noqa: E731
-        if variant.format == "tflite" and variant.name != "int8":
+        if variant.name.endswith("_unrolled"):
+            model = tflite.unrolled_clone(model)
+        elif variant.format == "tflite" and variant.name != "int8":
             model = tflite.batch1_clone(model)
     if variant.format == "tflite":
-        out.write_bytes(tflite.convert(model, variant.name, representative))
+        out.write_bytes(tflite.convert(model, variant.quant, representative))
     elif variant.name == "onnx":
         out.write_bytes(onnx.convert(model))
     else:

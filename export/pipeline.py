@@ -248,13 +248,13 @@ def export_all(
                 row |= {"entry": info, "predictions": test_pred}
                 p = info["parity"]
                 say(
-                    f"{v.filename:<26} {info['bytes']:>8,} B  max dev {p['max_abs']:.1e} "
+                    f"{v.filename:<30} {info['bytes']:>8,} B  max dev {p['max_abs']:.1e} "
                     f"(bound {v.tolerance:.0e})  {'ok' if p['passed'] else 'FAILED parity'}"
                     f"  {time.perf_counter() - t0:4.1f}s"
                 )
             else:
                 row["error"] = error
-                say(f"{v.filename:<26} FAILED: {error}")
+                say(f"{v.filename:<30} FAILED: {error}")
             rows.append(row)
         manifest = {
             "format": FORMAT,

@@ -3,7 +3,8 @@
 A window model's LSTM becomes a WHILE loop whose TensorList ops need a static batch: defaulting
 them to batch 1 converts every variant (the file then runs one window per invoke). A clone with a
 fixed batch of 1 runs about 30% faster, but int8 calibration crashes on it, so only the files
-without calibration use it. A step model has no loop and keeps a dynamic batch.
+without calibration use it. Unrolling the loop is faster still and takes any batch, for about 3.5x
+the bytes. A step model has no loop and keeps a dynamic batch.
 """
 
 from __future__ import annotations
@@ -16,10 +17,21 @@ import tensorflow as tf
 
 def batch1_clone(model: keras.Model) -> keras.Model:
     """The same window model with its input fixed to batch 1 (static shapes all through)."""
+    return _clone(model, batch1=True)
+
+
+def unrolled_clone(model: keras.Model) -> keras.Model:
+    """The same window model with its recurrent loop unrolled: no WHILE op, any batch."""
+    return _clone(model, unroll=True)
+
+
+def _clone(model: keras.Model, batch1: bool = False, unroll: bool = False) -> keras.Model:
     cfg = model.get_config()
     for layer in cfg["layers"]:
-        if layer["class_name"] == "InputLayer":
+        if layer["class_name"] == "InputLayer" and batch1:
             layer["config"]["batch_shape"] = [1, *layer["config"]["batch_shape"][1:]]
+        if layer["class_name"] in ("LSTM", "GRU") and unroll:
+            layer["config"]["unroll"] = True
     clone = keras.Sequential.from_config(cfg)
     clone.set_weights(model.get_weights())
     return clone

@@ -80,6 +80,7 @@ class Forecaster(LoadedModel):
     def __init__(self, entry: Entry, backend: str | None = None, threads: int = 1) -> None:
         super().__init__(entry, backend, threads)
         self._in, self._out = self.backend.inputs[0], self.backend.outputs[0]
+        self._batch = max(self._in.shape[0], 1)
         if self._in.shape[1:] != (self.window, 1):
             raise UserError(
                 f"{entry.path.name} takes input {self._in.shape}, but the manifest "
@@ -90,6 +91,9 @@ class Forecaster(LoadedModel):
         """Forecasts in model units for windows in model units, shape (n, window, 1) -> (n,)."""
         x = np.asarray(x).reshape(-1, self.window, 1)
         if self.max_batch is None:
+            if len(x) != self._batch:  # TFLite tensors are resized; onnxruntime takes any batch
+                self.backend.resize(len(x))
+                self._batch = len(x)
             return dequantize(self.backend.run(quantize(x, self._in))[0], self._out).reshape(-1)
         out = np.empty(len(x))
         for i in range(len(x)):
