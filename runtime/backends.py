@@ -82,6 +82,7 @@ class TFLiteBackend:
         self.outputs = [_tflite_info(d) for d in self._it.get_output_details()]
         self._in = [d["index"] for d in self._it.get_input_details()]
         self._out = [d["index"] for d in self._it.get_output_details()]
+        self._batch = self.inputs[0].shape[0]
 
     def _needs_reference_kernels(self) -> bool:
         """tflite-runtime 2.14's optimized int8 kernels crash (SIGSEGV in invoke) on arm64, seen
@@ -89,16 +90,19 @@ class TFLiteBackend:
         int8 = any(np.dtype(d["dtype"]) == np.int8 for d in self._it.get_input_details())
         return self.name == "tflite-runtime" and platform.machine() == "aarch64" and int8
 
-    def resize(self, batch: int) -> None:
+    def _resize(self, batch: int) -> None:
         """Set the batch dimension of every input (only models without TensorList loops)."""
         for i, info in zip(self._in, self.inputs, strict=True):
             self._it.resize_tensor_input(i, (batch, *info.shape[1:]), strict=False)
         self._it.allocate_tensors()
         self.inputs = [_tflite_info(d) for d in self._it.get_input_details()]
         self.outputs = [_tflite_info(d) for d in self._it.get_output_details()]
+        self._batch = batch
 
     def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
-        """Raw outputs for raw inputs (already in the model's dtype and shape)."""
+        """Raw outputs for raw inputs (the model's dtypes; the batch may change between calls)."""
+        if len(feeds[0]) != self._batch:
+            self._resize(len(feeds[0]))
         for i, x in zip(self._in, feeds, strict=True):
             self._it.set_tensor(i, x)
         self._it.invoke()
@@ -126,9 +130,6 @@ class OnnxBackend:
         self.inputs = [_onnx_info(t) for t in self._sess.get_inputs()]
         self.outputs = [_onnx_info(t) for t in self._sess.get_outputs()]
         self._names = [t.name for t in self.inputs]
-
-    def resize(self, batch: int) -> None:
-        """Nothing to do: the batch dimension is dynamic."""
 
     def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
         """Raw outputs for raw inputs."""

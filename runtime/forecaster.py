@@ -80,7 +80,6 @@ class Forecaster(LoadedModel):
     def __init__(self, entry: Entry, backend: str | None = None, threads: int = 1) -> None:
         super().__init__(entry, backend, threads)
         self._in, self._out = self.backend.inputs[0], self.backend.outputs[0]
-        self._batch = max(self._in.shape[0], 1)
         if self._in.shape[1:] != (self.window, 1):
             raise UserError(
                 f"{entry.path.name} takes input {self._in.shape}, but the manifest "
@@ -91,9 +90,6 @@ class Forecaster(LoadedModel):
         """Forecasts in model units for windows in model units, shape (n, window, 1) -> (n,)."""
         x = np.asarray(x).reshape(-1, self.window, 1)
         if self.max_batch is None:
-            if len(x) != self._batch:  # TFLite tensors are resized; onnxruntime takes any batch
-                self.backend.resize(len(x))
-                self._batch = len(x)
             return dequantize(self.backend.run(quantize(x, self._in))[0], self._out).reshape(-1)
         out = np.empty(len(x))
         for i in range(len(x)):
@@ -124,7 +120,6 @@ class StepForecaster(LoadedModel):
         self._outputs = list(zip(self._out_order, self._out, strict=True))
         self._float = all(t.dtype == "float32" for t in (*self._in, *self._out))
         self.state_sizes = [int(n) for n in io["state_sizes"]]
-        self._batch = 1
 
     def zero_state(self, batch: int = 1) -> list[np.ndarray]:
         """The state before the first sample: zeros, in model units."""
@@ -135,9 +130,6 @@ class StepForecaster(LoadedModel):
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
         x = np.asarray(x, dtype=np.float32).reshape(-1, 1)
-        if len(x) != self._batch:
-            self.backend.resize(len(x))
-            self._batch = len(x)
         feeds = [None] * len(self._in)
         if self._float:  # the per-sample hot path: no conversions at all
             for i, value in zip(self._in_order, (x, *state), strict=True):
