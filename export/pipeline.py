@@ -73,6 +73,8 @@ class References:
     stream: np.ndarray  # Keras forecast after every sample of the stream, from a zero state
     test_start: int  # index in the stream of the first test target
     thresholds: dict  # anomaly threshold per mode (data units)
+    norm: Normalization  # model units <-> data units
+    state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
 
     def step_test_predictions(self, stream_pred: np.ndarray) -> np.ndarray:
@@ -82,7 +84,7 @@ class References:
 
 def references(artifacts: Path, meta: dict, windows: dict) -> References:
     """Keras forecasts in both modes, and anomaly thresholds from validation residuals."""
-    from .step import sequence_reference, step_model
+    from .step import sequence_reference, state_names, step_model
 
     model = load_keras(artifacts)
     norm = Normalization.from_dict(meta["normalization"])
@@ -108,6 +110,8 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         test_start=test_start,
         thresholds={m: threshold_from_residuals(r) for m, r in residuals.items() if len(r)},
         step_model=step_model(model),
+        norm=norm,
+        state_names=state_names(model),
     )
 
 
@@ -130,13 +134,13 @@ def run_conversion(variant: Variant, artifacts: Path, out: Path) -> str | None:
     return f"the converter failed (exit {proc.returncode}): {last[0][:300]}"
 
 
-def step_io(backend: object, refs: References, state_names: list[str]) -> dict:
+def step_io(backend: object, refs: References) -> dict:
     """Which of a step file's tensors is x, y and each state: by input name, by output value.
 
     Converters reorder a model's inputs and outputs; the outputs have no useful names, so they
     are matched against the Keras step model on one probe input.
     """
-    names = ["x", *state_names]
+    names = ["x", *refs.state_names]
     base = [t.name.removeprefix("serving_default_").split(":")[0] for t in backend.inputs]
     inputs = [base.index(n) for n in names]
     rng = np.random.default_rng(0)
@@ -153,10 +157,15 @@ def step_io(backend: object, refs: References, state_names: list[str]) -> dict:
         candidates = [j for j, g in enumerate(got) if g.shape == w.shape and j not in outputs]
         outputs.append(min(candidates, key=lambda j: float(np.abs(got[j] - w).max())))
     sizes = [backend.inputs[i].shape[-1] for i in inputs[1:]]
-    return {"inputs": inputs, "outputs": outputs, "state_names": state_names, "state_sizes": sizes}
+    return {
+        "inputs": inputs,
+        "outputs": outputs,
+        "state_names": refs.state_names,
+        "state_sizes": sizes,
+    }
 
 
-def describe_file(path: Path, variant: Variant, refs: References, state_names: list[str]) -> dict:
+def describe_file(path: Path, variant: Variant, refs: References) -> dict:
     """The manifest entry of a converted file, before parity is known."""
     backend = open_backend(path, variant.format, default_backend(variant.format))
     info = {
@@ -174,20 +183,15 @@ def describe_file(path: Path, variant: Variant, refs: References, state_names: l
     if variant.format == "tflite":
         info["min_runtime_version"] = tflite_metadata(path).get("min_runtime_version")
     if variant.mode == "step":
-        info["step"] = step_io(backend, refs, state_names)
+        info["step"] = step_io(backend, refs)
     return info
 
 
 def evaluate(
-    path: Path,
-    variant: Variant,
-    refs: References,
-    model_info: dict,
-    norm: Normalization,
-    state_names: list[str],
+    path: Path, variant: Variant, refs: References, model_info: dict
 ) -> tuple[dict, np.ndarray]:
     """The file's manifest entry with parity, test MSE and latency; and its test forecasts."""
-    info = describe_file(path, variant, refs, state_names)
+    info = describe_file(path, variant, refs)
     entry = Entry(path, info, model_info)
     if variant.mode == "window":
         model = Forecaster(entry)
@@ -206,7 +210,8 @@ def evaluate(
             lambda i: model.step_model_units(refs.series[i : i + 1], state)
         )
     info["parity"] = parity.to_dict()
-    info["test_mse"] = float(np.mean((norm.invert(test_pred) - norm.invert(refs.y_test)) ** 2))
+    error = refs.norm.invert(test_pred) - refs.norm.invert(refs.y_test)
+    info["test_mse"] = float(np.mean(error**2))
     info["backend"] = model.backend.name
     return info, test_pred
 
@@ -215,12 +220,8 @@ def export_all(
     artifacts: Path, variants: list[Variant], say: Callable[[str], None] = print
 ) -> tuple[dict, bool]:
     """Export `variants` into `artifacts`; returns the report data and whether all passed."""
-    from .step import state_names
-
     meta, windows = load_inputs(artifacts)
     refs = references(artifacts, meta, windows)
-    names = state_names(load_keras(artifacts))
-    norm = Normalization.from_dict(meta["normalization"])
     model_info = {
         "window": meta["window"],
         "normalization": meta["normalization"],
@@ -244,7 +245,7 @@ def export_all(
             }
             error = run_conversion(v, artifacts, out)
             if error is None:
-                info, test_pred = evaluate(out, v, refs, model_info, norm, names)
+                info, test_pred = evaluate(out, v, refs, model_info)
                 row |= {"entry": info, "predictions": test_pred}
                 p = info["parity"]
                 say(

@@ -16,7 +16,7 @@ from training.files import write_json
 
 def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> dict:
     """Write the three report files into folder; returns the JSON data."""
-    norm = Normalization.from_dict(meta["normalization"])
+    norm = refs.norm
     y = norm.invert(refs.y_test)
     keras_mse = {
         "window": float(np.mean((norm.invert(refs.window) - y) ** 2)),
