@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from training.plots import plt, save_figure
 
 
 def ratios(r: dict) -> dict:
@@ -232,9 +229,7 @@ def plot_latency(r: dict, path: Path) -> None:
         ylabel="µs per sample (median)",
         title="per-sample cost: window files (blue), step files (green), Keras (red)",
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_throughput(r: dict, path: Path) -> None:
@@ -260,6 +255,4 @@ def plot_throughput(r: dict, path: Path) -> None:
         title="throughput (solid: step files, dashed: window files)",
     )
     ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from runtime.windows import Normalization
 from training.files import write_json
+from training.plots import plt, save_figure
 
 
 def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> dict:
@@ -180,6 +177,4 @@ def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> No
         ylabel="max |dev| vs Keras",
         title="size vs deviation (bar: bound, square: step)",
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

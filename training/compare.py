@@ -8,13 +8,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
 from .config import TrainConfig
 from .files import staged
+from .plots import plt, save_figure
 from .train import train
 
 GRID = {"cell": ("lstm", "gru"), "units": (16, 50), "layers": (1, 2)}
@@ -98,6 +94,4 @@ def _plot(rows: list[dict], path: Path) -> None:
         title="cell x units x layers",
     )
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -10,6 +10,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+DPI = 100
+
+
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Lay out, write as PNG and free a figure (matplotlib keeps open figures alive)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
 
 def plot_history(history: dict, path: Path, title: str) -> None:
     """Training and validation loss per epoch, log scale."""
@@ -20,9 +29,7 @@ def plot_history(history: dict, path: Path, title: str) -> None:
         ax.plot(epochs, history["val_loss"], label="val loss")
     ax.set(xlabel="epoch", ylabel="mse (normalized units)", yscale="log", title=title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: str) -> None:
@@ -32,6 +39,4 @@ def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: 
     ax.plot(y_pred, label="predicted", linewidth=1, linestyle="--")
     ax.set(xlabel="test sample", ylabel="value", title=title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
