@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,48 @@ def open_source(args: argparse.Namespace) -> Iterator[Sample]:
     if not path.is_file():
         raise UserError(f"--input {src!r} is not -, sim, a serial port or a file")
     return read_samples(path.open(newline="", encoding="utf-8", errors="replace"), columns)
+
+
+class CtrlC:
+    """Ctrl-C ends the stream between samples, never between writing a line and counting it.
+
+    While waiting for input the interrupt is immediate; while a sample is being forecast it is
+    only noted, and the stream stops once that sample's line is out. So the summary's count of
+    samples read always equals the lines written.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.waiting = False
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        self.requested = True
+        if self.waiting:
+            raise KeyboardInterrupt
+
+    def samples(self, source: Iterable[Sample]) -> Iterator[Sample]:
+        """The samples of source until Ctrl-C; installs the handler while it runs."""
+        # handlers can only be set from the main thread; an ignored SIGINT stays ignored
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        ):
+            yield from source
+            return
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            it = iter(source)
+            while not self.requested:
+                self.waiting = True
+                try:
+                    sample = next(it)
+                except StopIteration:
+                    return
+                finally:
+                    self.waiting = False
+                yield sample
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 FIELDS = ("value", "prediction", "residual", "anomaly", "out_of_range")
@@ -105,8 +149,9 @@ def stream(args: argparse.Namespace) -> int:
     out = Output(args.format, names)
     counts = dict.fromkeys(("read", "predicted", "skipped", "anomalies", "out_of_range"), 0)
     exit_code = 0
+    ctrl_c = CtrlC()
     try:
-        for sample in open_source(args):
+        for sample in ctrl_c.samples(open_source(args)):
             if sample.values is None:
                 counts["skipped"] += 1
                 print(f"warning: line {sample.line}: {sample.error}; skipped", file=sys.stderr)
@@ -135,6 +180,8 @@ def stream(args: argparse.Namespace) -> int:
     except OSError as e:  # includes serial.SerialException: the port went away mid-stream
         print(f"error: input ended unexpectedly: {e}", file=sys.stderr)
         exit_code = 1
+    if ctrl_c.requested:
+        exit_code = 130
     print(
         f"summary: {counts['read']} samples read, {counts['predicted']} predicted, "
         f"{counts['skipped']} skipped, {counts['anomalies']} anomalies, "
