@@ -114,10 +114,11 @@ class StepForecaster(LoadedModel):
         super().__init__(entry, backend, threads)
         io = entry.info["step"]
         # the file's tensors in meaning order: x then the states; y then the new states
-        self._in_order, self._out_order = io["inputs"], io["outputs"]
-        self._in = [self.backend.inputs[i] for i in self._in_order]
-        self._out = [self.backend.outputs[i] for i in self._out_order]
-        self._outputs = list(zip(self._out_order, self._out, strict=True))
+        self._in = [self.backend.inputs[i] for i in io["inputs"]]
+        self._out = [self.backend.outputs[i] for i in io["outputs"]]
+        # which meaning (0 = x, 1.. = states) each of the file's inputs takes, in file order
+        self._feed = [io["inputs"].index(k) for k in range(len(io["inputs"]))]
+        self._y, self._states = io["outputs"][0], io["outputs"][1:]
         self._float = all(t.dtype == "float32" for t in (*self._in, *self._out))
         self.state_sizes = [int(n) for n in io["state_sizes"]]
 
@@ -129,17 +130,16 @@ class StepForecaster(LoadedModel):
         self, x: np.ndarray | float, state: list[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
-        x = np.asarray(x, dtype=np.float32).reshape(-1, 1)
-        feeds = [None] * len(self._in)
-        if self._float:  # the per-sample hot path: no conversions at all
-            for i, value in zip(self._in_order, (x, *state), strict=True):
-                feeds[i] = value
-            outs = self.backend.run(*feeds)
-            return outs[self._out_order[0]][:, 0], [outs[i] for i in self._out_order[1:]]
-        for i, value, info in zip(self._in_order, (x, *state), self._in, strict=True):
-            feeds[i] = quantize(value, info)
+        values = (np.asarray(x, dtype=np.float32).reshape(-1, 1), *state)
+        if self._float:  # the per-sample hot path: no conversions, no copies
+            outs = self.backend.run(*[values[k] for k in self._feed])
+            return outs[self._y][:, 0], [outs[i] for i in self._states]
+        feeds = [quantize(values[k], self._in[k]) for k in self._feed]
         outs = self.backend.run(*feeds)
-        y, *new = [dequantize(outs[i], info) for i, info in self._outputs]
+        y, *new = [
+            dequantize(outs[i], info)
+            for i, info in zip((self._y, *self._states), self._out, strict=True)
+        ]
         return y[:, 0], new
 
     def run_stream(self, series: np.ndarray) -> np.ndarray:
