@@ -20,7 +20,8 @@ from .windows import Normalization
 def quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
     """Model units -> the input tensor's dtype (int8 with scale and zero point, or float32)."""
     if info.dtype == "int8":
-        return np.clip(np.round(x / info.scale) + info.zero_point, -128, 127).astype(np.int8)
+        q = np.rint(x / info.scale) + info.zero_point
+        return np.minimum(np.maximum(q, -128), 127).astype(np.int8)  # np.clip: 2 µs slower
     return x.astype(np.float32, copy=False)
 
 
@@ -119,28 +120,39 @@ class StepForecaster(LoadedModel):
         # which meaning (0 = x, 1.. = states) each of the file's inputs takes, in file order
         self._feed = [io["inputs"].index(k) for k in range(len(io["inputs"]))]
         self._y, self._states = io["outputs"][0], io["outputs"][1:]
-        self._float = all(t.dtype == "float32" for t in (*self._in, *self._out))
         self.state_sizes = [int(n) for n in io["state_sizes"]]
+        # The state is carried in the file's own tensor types. A new state goes straight back in
+        # when its output and input share dtype and quantization (the converter calibrates both
+        # on the same range): an int8 file then pays no conversion for it per step.
+        self._same_state_types = all(
+            (o.dtype, o.scale, o.zero_point) == (i.dtype, i.scale, i.zero_point)
+            for i, o in zip(self._in[1:], self._out[1:], strict=True)
+        )
 
     def zero_state(self, batch: int = 1) -> list[np.ndarray]:
-        """The state before the first sample: zeros, in model units."""
-        return [np.zeros((batch, n), np.float32) for n in self.state_sizes]
+        """The state before the first sample, in the file's tensor types."""
+        return self.state_from_model_units([np.zeros((batch, n)) for n in self.state_sizes])
+
+    def state_model_units(self, state: list[np.ndarray]) -> list[np.ndarray]:
+        """A state as floats in model units (to save it, or to compare files)."""
+        return [dequantize(s, info) for s, info in zip(state, self._in[1:], strict=True)]
+
+    def state_from_model_units(self, values: list[np.ndarray]) -> list[np.ndarray]:
+        """The inverse of state_model_units."""
+        return [quantize(np.asarray(v), info) for v, info in zip(values, self._in[1:], strict=True)]
 
     def step_model_units(
         self, x: np.ndarray | float, state: list[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
-        values = (np.asarray(x, dtype=np.float32).reshape(-1, 1), *state)
-        if self._float:  # the per-sample hot path: no conversions, no copies
-            outs = self.backend.run(*[values[k] for k in self._feed])
-            return outs[self._y][:, 0], [outs[i] for i in self._states]
-        feeds = [quantize(values[k], self._in[k]) for k in self._feed]
-        outs = self.backend.run(*feeds)
-        y, *new = [
-            dequantize(outs[i], info)
-            for i, info in zip((self._y, *self._states), self._out, strict=True)
-        ]
-        return y[:, 0], new
+        values = (quantize(np.asarray(x, dtype=np.float32).reshape(-1, 1), self._in[0]), *state)
+        outs = self.backend.run(*[values[k] for k in self._feed])
+        new = [outs[i] for i in self._states]
+        if not self._same_state_types:
+            new = self.state_from_model_units(
+                [dequantize(s, info) for s, info in zip(new, self._out[1:], strict=True)]
+            )
+        return dequantize(outs[self._y], self._out[0])[:, 0], new
 
     def run_stream(self, series: np.ndarray) -> np.ndarray:
         """Forecasts after every sample of a model-units series, from a zero state (batch 1)."""

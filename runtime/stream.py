@@ -83,7 +83,7 @@ class Stream:
     def get_state(self) -> dict:
         """Everything needed to resume after a restart, as plain JSON-serializable data."""
         if self._step:
-            memory = [s.tolist() for s in self._state]
+            memory = [s.tolist() for s in self.model.state_model_units(self._state)]
         else:  # the samples in the window (model units), oldest first
             memory = self._buf.view()[self.model.window - min(self.count, self.model.window) :]
             memory = memory.tolist()
@@ -108,7 +108,7 @@ class Stream:
             )
         self.reset()
         if self._step:
-            self._state = [np.array(s, dtype=np.float32) for s in state["memory"]]
+            self._state = self.model.state_from_model_units(state["memory"])
         else:
             for row in state["memory"]:
                 self._buf.push(np.array(row))
