@@ -144,7 +144,9 @@ def markdown(r: dict) -> str:
         "push: one `Stream.push` (the whole per-sample path: scaling, buffer or state, "
         "quantization, invoke). call: one bare invoke (a window, or one step). Throughput: "
         "samples per second with N sensors in one stream (one invoke per time step where "
-        "the file takes a batch).",
+        "the file takes a batch). Each interpreter was measured "
+        f"{r['backends'][0].get('rounds', 1)} time(s), in turn with the others; each row is "
+        "its file's round with the lowest median push.",
         "",
         "| file | mode | interpreter | bytes | push median µs | push p99 µs | call median µs "
         "| 1 sensor /s | 16 sensors /s | 256 sensors /s |",
