@@ -70,8 +70,8 @@ class CtrlC:
         self.waiting = False
 
     def _on_sigint(self, signum: int, frame: object) -> None:
-        self.requested = True
-        if self.waiting:
+        again, self.requested = self.requested, True
+        if self.waiting or again:  # a second Ctrl-C does not wait for the sample in hand
             raise KeyboardInterrupt
 
     def samples(self, source: Iterable[Sample]) -> Iterator[Sample]:
