@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from runtime.backends import FORMAT_BACKENDS
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
@@ -36,7 +37,6 @@ HOST_VENV = {
     "onnxruntime": ".venv-device",
     "tflite-runtime": ".venv-classic",
 }
-FORMAT_BACKENDS = {"tflite": ("litert", "tflite-runtime"), "onnx": ("onnxruntime",)}
 SAMPLES = 200
 
 
@@ -177,7 +177,8 @@ def main() -> int:
     args = parser.parse_args()
     say = lambda s: print(s, flush=True)  # noqa: E731
     artifacts = args.artifacts.resolve()
-    files = read_manifest(artifacts)["files"]
+    manifest = read_manifest(artifacts)
+    files = manifest["files"]
     cpu = CPUS[args.cpu]
     t_start = time.perf_counter()
     ensure_host_tools(say)
@@ -199,7 +200,7 @@ def main() -> int:
             "| bound | seconds |",
             "|---|---|---|---:|---:|---:|",
         ]
-        scale = read_manifest(artifacts)["model"]["normalization"]["scale"]
+        scale = manifest["model"]["normalization"]["scale"]
         for f in files:
             for backend in FORMAT_BACKENDS[f["format"]]:
                 t0 = time.perf_counter()

@@ -18,7 +18,9 @@ import numpy as np
 
 from .errors import UserError
 
-TFLITE_BACKENDS = ("litert", "tflite-runtime")
+# the interpreters that run each format, preferred first
+FORMAT_BACKENDS = {"tflite": ("litert", "tflite-runtime"), "onnx": ("onnxruntime",)}
+TFLITE_BACKENDS = FORMAT_BACKENDS["tflite"]
 BACKENDS = (*TFLITE_BACKENDS, "onnxruntime")
 PACKAGES = {
     "litert": "ai-edge-litert",
@@ -144,12 +146,16 @@ def available(name: str) -> bool:
     return importlib.util.find_spec(MODULES[name]) is not None
 
 
+def backends_for(fmt: str) -> tuple[str, ...]:
+    """The interpreters that can run a format, preferred first."""
+    if fmt not in FORMAT_BACKENDS:
+        raise UserError(f"unknown model format {fmt!r} in the manifest: re-export the model")
+    return FORMAT_BACKENDS[fmt]
+
+
 def default_backend(fmt: str) -> str:
-    """The interpreter to use for a format: ai-edge-litert first, then tflite-runtime."""
-    if fmt == "onnx":
-        candidates: tuple[str, ...] = ("onnxruntime",)
-    else:
-        candidates = TFLITE_BACKENDS
+    """The first installed interpreter for a format (ai-edge-litert before tflite-runtime)."""
+    candidates = backends_for(fmt)
     for name in candidates:
         if available(name):
             return name
@@ -162,7 +168,7 @@ def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1
     name = name or default_backend(fmt)
     if name not in BACKENDS:
         raise UserError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
-    if (fmt == "onnx") != (name == "onnxruntime"):
+    if name not in backends_for(fmt):
         raise UserError(f"{path.name} is a {fmt} file; backend {name} cannot run it")
     if not available(name):
         raise UserError(f"backend {name} is not installed: pip install {PACKAGES[name]}")

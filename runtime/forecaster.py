@@ -11,7 +11,7 @@ from typing import Self
 
 import numpy as np
 
-from .backends import TensorInfo, default_backend, open_backend, version_of
+from .backends import TFLITE_BACKENDS, TensorInfo, default_backend, open_backend, version_of
 from .errors import UserError
 from .manifest import MODES, Entry, check_runtime, find_entry, verify
 from .windows import Normalization
@@ -45,7 +45,7 @@ class LoadedModel:
             )
         verify(entry)
         name = backend or default_backend(entry.format)
-        if name in ("litert", "tflite-runtime"):
+        if name in TFLITE_BACKENDS:
             check_runtime(entry, name, version_of(name))
         self.entry = entry
         self.backend = open_backend(entry.path, entry.format, name, threads)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.backends import available
+from runtime.backends import FORMAT_BACKENDS, available
 
 MODELS = ("lstm", "gru", "lstm2")
-TFLITE_BACKENDS = [b for b in ("litert", "tflite-runtime") if available(b)]
+TFLITE_BACKENDS = [b for b in FORMAT_BACKENDS["tflite"] if available(b)]
 HAS_ONNX = available("onnxruntime")
 
 
