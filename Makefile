@@ -19,24 +19,30 @@ SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-# venv(dir, requirement files): create it and install, remembering what was installed in a stamp.
+# A venv is usable when its python runs and is the same major.minor as $(PYTHON). Anything else at
+# its path (a dangling link, a venv of another Python, a stray file) is replaced, and we say so.
+PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+define make_venv
+	@test -n "$(PYTHON_VERSION)" || { echo "error: $(PYTHON) does not run: install Python 3.11, or name one: make PYTHON=python3.11 ..."; exit 1; }
+	@if { [ -e $(1) ] || [ -L $(1) ]; } && [ "$$($(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYTHON_VERSION)" ]; then \
+	  echo "$(1) has no working Python $(PYTHON_VERSION) (a dangling link, or a venv of another Python): replacing it"; \
+	  rm -rf $(1); fi
+	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	@$(1)/bin/pip install -q --disable-pip-version-check $(foreach r,$(2),-r $(r))
+	@touch $(1)/.stamp
+endef
+
 $(VENV)/.stamp: requirements.txt requirements-test.txt
-	@echo "setting up $(VENV) (training + export; first time about a minute)"
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-test.txt
-	@touch $@
+	@echo "setting up $(VENV) (training + export; first time a few minutes: 1.9 GB, mostly TensorFlow)"
+	$(call make_venv,$(VENV),requirements.txt requirements-test.txt)
 
 $(DEVICE_VENV)/.stamp: requirements-device.txt requirements-device-onnx.txt requirements-test.txt
 	@echo "setting up $(DEVICE_VENV) (device runtime: numpy, ai-edge-litert, onnxruntime; no TensorFlow)"
-	@test -x $(DEVICE_VENV)/bin/python || $(PYTHON) -m venv $(DEVICE_VENV)
-	@$(DEVICE_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-device-onnx.txt -r requirements-test.txt
-	@touch $@
+	$(call make_venv,$(DEVICE_VENV),requirements-device-onnx.txt requirements-test.txt)
 
 $(CLASSIC_VENV)/.stamp: requirements-classic.txt requirements-test.txt
 	@echo "setting up $(CLASSIC_VENV) (classic Pi runtime: numpy<2, tflite-runtime 2.14; no TensorFlow)"
-	@test -x $(CLASSIC_VENV)/bin/python || $(PYTHON) -m venv $(CLASSIC_VENV)
-	@$(CLASSIC_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-classic.txt -r requirements-test.txt
-	@touch $@
+	$(call make_venv,$(CLASSIC_VENV),requirements-classic.txt requirements-test.txt)
 
 setup: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## build all three environments
 
