@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from runtime.errors import UserError, run_cli
+from runtime.errors import ArgumentParser, UserError, run_cli
 
 from .variants import BY_KEY, VARIANTS
 
@@ -28,7 +28,7 @@ def main() -> int:
         f"  {v.key:<18} {v.filename:<26} bound {v.tolerance:.0e}  {v.about}" for v in VARIANTS
     )
     names = list(dict.fromkeys(v.name for v in VARIANTS))
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m export",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Convert the trained model in --dir to TFLite and ONNX window files (a window "

@@ -8,20 +8,21 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .backends import BACKENDS, default_backend, version_of
-from .errors import UserError, run_cli
+from .errors import ArgumentParser, UserError, run_cli
 from .forecaster import load
 from .manifest import find_entry, read_manifest
-from .sources import Sample, read_samples, simulated
+from .sources import EXPECTED, Sample, bounded_lines, read_samples, simulated
 from .stream import Stream
+from .windows import Normalization
 
 
-def serial_lines(port: str, baud: int) -> Iterator[str]:
+def serial_lines(port: str, baud: int) -> Iterator[bytes]:
     """Lines from a serial port (one reading per line); SerialException if it disappears."""
     import serial
 
@@ -32,29 +33,25 @@ def serial_lines(port: str, baud: int) -> Iterator[str]:
     # pyserial flushes the input on open: only what arrives from now on is read
     print(f"reading {port} at {baud} baud (Ctrl-C to stop)", file=sys.stderr, flush=True)
     with conn:
-        while True:
-            line = conn.readline()
-            if not line:
-                return
-            yield line.decode("utf-8", errors="replace")
+        yield from bounded_lines(conn)
 
 
-def open_source(args: argparse.Namespace) -> Iterator[Sample]:
-    """The samples of --input: -, sim, a serial port or a CSV/text file."""
+def open_source(args: argparse.Namespace, norm: Normalization) -> Iterator[Sample]:
+    """The samples of --input: -, sim (fitted to the model's range), a serial port or a file."""
     columns = args.column or None
     src = args.input
     if src == "sim":
         if columns:
             raise UserError("--column does not apply to --input sim (one simulated sensor)")
-        return simulated(args.count, args.rate, args.seed)
+        return simulated(args.count, args.rate, args.seed, norm)
     if src == "-":
-        return read_samples(sys.stdin, columns)
+        return read_samples(bounded_lines(sys.stdin.buffer), columns)
     path = Path(src)
     if path.is_char_device():
         return read_samples(serial_lines(src, args.baud), columns)
     if not path.is_file():
         raise UserError(f"--input {src!r} is not -, sim, a serial port or a file")
-    return read_samples(path.open(newline="", encoding="utf-8", errors="replace"), columns)
+    return read_samples(bounded_lines(path.open("rb")), columns)
 
 
 class CtrlC:
@@ -149,11 +146,13 @@ def stream(args: argparse.Namespace) -> int:
     out = Output(args.format, names)
     counts = dict.fromkeys(("read", "predicted", "skipped", "anomalies", "out_of_range"), 0)
     exit_code = 0
+    first_bad: Sample | None = None
     ctrl_c = CtrlC()
     try:
-        for sample in ctrl_c.samples(open_source(args)):
+        for sample in ctrl_c.samples(open_source(args, model.norm)):
             if sample.values is None:
                 counts["skipped"] += 1
+                first_bad = first_bad or sample
                 print(f"warning: line {sample.line}: {sample.error}; skipped", file=sys.stderr)
                 continue
             pred = st.push(sample.values[0] if n == 1 else np.array(sample.values))
@@ -189,6 +188,13 @@ def stream(args: argparse.Namespace) -> int:
         f"{model.backend.name})",
         file=sys.stderr,
     )
+    if first_bad and not counts["read"] and not exit_code:
+        print(
+            f"error: no line of the input held a reading ({EXPECTED}); first bad line "
+            f"{first_bad.line}: {first_bad.error}",
+            file=sys.stderr,
+        )
+        return 2
     return exit_code
 
 
@@ -224,9 +230,25 @@ def info(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive(kind: type) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` above zero, or a one-line error saying so."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def main() -> int:
     """Parse the command line and run a subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m runtime",
         description="Run exported forecasters on a device: numpy and one interpreter "
         "(ai-edge-litert, tflite-runtime or onnxruntime), no TensorFlow.",
@@ -238,7 +260,7 @@ def main() -> int:
         description="Read samples one at a time and print, per valid sample: index, value, "
         "the forecast of the next sample (empty until a window of samples is in), the residual "
         "(value minus the forecast made for it), anomaly (1 if the residual exceeds the "
-        "threshold) and out_of_range (1 if the value is more than 10%% beyond the training "
+        "threshold) and out_of_range (1 if the value is more than 10% beyond the training "
         "range). Bad lines are reported on stderr and skipped; a summary ends the run.",
     )
     s.add_argument(
@@ -267,15 +289,20 @@ def main() -> int:
     s.add_argument(
         "--input",
         default="-",
-        help="- (stdin), a CSV/text file, a serial port (e.g. /dev/ttyUSB0) or sim (default: -)",
+        help="- (stdin), a CSV/text file, a serial port (e.g. /dev/ttyUSB0) or sim: a seeded "
+        "simulated sensor, scaled into the model's training range (default: -)",
     )
     s.add_argument(
         "--column", action="append", help="CSV column to forecast; repeat for several sensors"
     )
     s.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="output format")
-    s.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
-    s.add_argument("--count", type=int, help="stop after N valid samples")
-    s.add_argument("--rate", type=float, help="sim only: samples per second (default: no pause)")
+    s.add_argument(
+        "--baud", type=positive(int), default=115200, help="serial baud rate (default: 115200)"
+    )
+    s.add_argument("--count", type=positive(int), help="stop after N valid samples")
+    s.add_argument(
+        "--rate", type=positive(float), help="sim only: samples per second (default: no pause)"
+    )
     s.add_argument("--seed", type=int, default=0, help="sim only: seed (default: 0)")
     s.set_defaults(run=stream)
     i = sub.add_parser("info", help="describe a model file or an artifacts folder")

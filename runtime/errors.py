@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 
 class UserError(Exception):
     """Something the user can fix: the message says what was wrong and what to do."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, like every other error of these CLIs."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def run_cli(main: Callable[[], int | None]) -> None:

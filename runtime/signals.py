@@ -20,6 +20,11 @@ class SensorSignal:
     spike_size: float = 3.0
     offset: float = 20.0  # a sensor reads around a working point, not around zero
 
+    @property
+    def half_range(self) -> float:
+        """The largest distance of the clean signal (tones and drift) from its offset."""
+        return sum(self.amplitudes) + self.drift
+
     def clean(self, n: int, seed: int = 0, start: int = 0) -> np.ndarray:
         """Samples start .. start + n of the tones and drift, without noise or spikes."""
         phases = np.random.default_rng(seed).uniform(0, 2 * np.pi, len(self.periods))

@@ -8,9 +8,15 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import UserError
 from .signals import SensorSignal
+from .windows import Normalization
+
+MAX_LINE_BYTES = 4096  # longer lines are bad lines: no reading is that long
+SIM_FILL = 0.8  # fraction of the training range the simulated sensor's clean signal spans
+EXPECTED = "expected numbers, one per line, or a CSV with a header row and --column NAME"
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,11 @@ class Sample:
     error: str | None = None
 
 
+def excerpt(text: str, limit: int = 40) -> str:
+    """A short, escaped quotation of untrusted text for a message."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 def parse_number(text: str) -> float:
     """A finite float, or ValueError saying why not."""
     text = text.strip()
@@ -30,9 +41,9 @@ def parse_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"not a number: {text[:40]!r}") from None
+        raise ValueError(f"not a number: {excerpt(text)}") from None
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
+        raise ValueError(f"{excerpt(text)} is not a finite number")
     return value
 
 
@@ -44,54 +55,89 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_samples(lines: Iterable[str], columns: list[str] | None = None) -> Iterator[Sample]:
-    """Parse text lines: one number per line, or CSV with a header row and the named columns.
+def bounded_lines(f: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of a binary stream, each cut to limit + 1 bytes: memory stays bounded."""
+    while line := f.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            rest = line
+            while rest and not rest.endswith(b"\n"):  # drop the rest of an overlong line
+                rest = f.readline(1 << 16)
+        yield line
 
-    A header is recognised when the first non-empty line is not a number. Bad lines are yielded
-    with an error (never raised) so the caller can report them and go on.
+
+def _text(raw: str | bytes) -> str:
+    """One input line as text without its line end; ValueError if it cannot be a reading."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise ValueError(f"line longer than {MAX_LINE_BYTES} bytes")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"not UTF-8 text: {raw[:24]!r}...") from None
+    return raw.strip()
+
+
+def _fields(text: str) -> list[str]:
+    """The CSV fields of one line; ValueError for a line the csv module cannot parse."""
+    if not text.isprintable():
+        raise ValueError(f"control characters in the line: {excerpt(text)}")
+    try:
+        return next(csv.reader([text]))
+    except csv.Error as e:
+        raise ValueError(f"malformed CSV ({e}): {excerpt(text)}") from None
+
+
+def read_samples(
+    lines: Iterable[str | bytes], columns: list[str] | None = None
+) -> Iterator[Sample]:
+    """Parse lines: one number per line, or CSV with a header row and the named columns.
+
+    A header is recognised when the first non-empty line is printable text and not a number. Bad
+    lines (undecodable, overlong, malformed, not numbers) are yielded with an error, never raised,
+    so the caller can report them and go on.
     """
-    it = iter(lines)
     header: list[str] | None = None
     indices: list[int] = [0]
-    line_no = 0
-    for raw in it:
-        line_no += 1
-        text = raw.strip()
-        if not text:
-            yield Sample(line_no, None, "empty line")
+    width = 1
+    first = True
+    for line_no, raw in enumerate(lines, 1):
+        try:
+            text = _text(raw)
+            if not text:
+                yield Sample(line_no, None, "empty line")
+                continue
+            fields = _fields(text)
+        except ValueError as e:
+            if first and columns:
+                raise UserError(
+                    f"--column given but line {line_no} is not a CSV header: {e}"
+                ) from None
+            first = False
+            yield Sample(line_no, None, str(e))
             continue
-        fields = next(csv.reader([text]))
-        if header is None and not _is_number(fields[0]) and (columns or len(fields) > 1):
-            header = [f.strip() for f in fields]
-            indices = _column_indices(header, columns)
-            break
-        if columns:
-            raise UserError(f"--column given but line {line_no} is not a CSV header: {text[:60]!r}")
-        yield _parse_fields(line_no, fields, indices, 1)
-        break
-    width = len(header) if header else 1
-    for raw in it:
-        line_no += 1
-        text = raw.strip()
-        if not text:
-            yield Sample(line_no, None, "empty line")
-            continue
-        yield _parse_fields(line_no, next(csv.reader([text])), indices, width)
+        if first:
+            first = False
+            if not _is_number(fields[0]) and (columns or len(fields) > 1):
+                header = [f.strip() for f in fields]
+                indices, width = _column_indices(header, columns), len(header)
+                continue
+            if columns:
+                raise UserError(
+                    f"--column given but line {line_no} is not a CSV header: {excerpt(text)}"
+                )
+        yield _parse_fields(line_no, fields, indices, width)
 
 
 def _column_indices(header: list[str], columns: list[str] | None) -> list[int]:
+    names = ", ".join(h[:20] for h in header[:8]) + (", ..." if len(header) > 8 else "")
     if not columns:
-        numeric = [h for h in header if h]
         if len(header) == 1:
             return [0]
-        raise UserError(
-            f"the CSV has several columns ({', '.join(numeric)}): choose one with --column NAME"
-        )
+        raise UserError(f"the CSV has several columns ({names}): choose one with --column NAME")
     missing = [c for c in columns if c not in header]
     if missing:
         raise UserError(
-            f"column {', '.join(map(repr, missing))} is not in the CSV; "
-            f"its columns are: {', '.join(header)}"
+            f"column {', '.join(map(repr, missing))} is not in the CSV; its columns are: {names}"
         )
     return [header.index(c) for c in columns]
 
@@ -109,18 +155,28 @@ def read_csv_column(path: Path, column: str | None) -> list[Sample]:
     """Every row of one column of a CSV file (or a one-number-per-line text file)."""
     if not path.is_file():
         raise UserError(f"no such file: {path}")
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
-        return list(read_samples(f, [column] if column else None))
+    with path.open("rb") as f:
+        return list(read_samples(bounded_lines(f), [column] if column else None))
 
 
-def simulated(count: int | None, rate: float | None, seed: int) -> Iterator[Sample]:
-    """The seeded synthetic sensor, optionally paced at `rate` samples per second."""
+def simulated(
+    count: int | None, rate: float | None, seed: int, norm: Normalization | None = None
+) -> Iterator[Sample]:
+    """The seeded synthetic sensor, optionally paced at `rate` samples per second.
+
+    With `norm`, its clean signal fills SIM_FILL of the model's training range (its spikes go
+    beyond), so a demo shows forecasts rather than the range guard.
+    """
     chunk = 4096
     signal = SensorSignal()
+    scale = SIM_FILL / signal.half_range
     start = time.monotonic()
     n = 0
     while count is None or n < count:
-        for v in signal.generate(chunk, seed=seed, start=n):
+        values = signal.generate(chunk, seed=seed, start=n)
+        if norm is not None:
+            values = norm.invert((values - signal.offset) * scale)
+        for v in values:
             if count is not None and n >= count:
                 return
             if rate:

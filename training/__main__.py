@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from runtime.errors import run_cli
+from runtime.errors import ArgumentParser, run_cli
 
 from .cli import add_dataclass_options, from_args
 from .config import TrainConfig
@@ -12,7 +10,7 @@ from .config import TrainConfig
 
 def main() -> None:
     """Parse options and train (or compare)."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m training",
         description="Train a recurrent forecaster and write model.keras, model.json, "
         "windows.npz, history.png and predictions.png into --out.",

@@ -215,3 +215,66 @@ def test_ctrl_c_ends_with_the_summary(lstm_dir):
     read = int(err.split("summary: ")[1].split()[0])
     assert read == len(lines) - 1 + rest.count("\n")  # every sample read was also written
     assert "Traceback" not in err
+
+
+def run_bytes(model, data: bytes, *args):
+    """`python -m runtime stream` fed raw bytes on stdin (text mode could not send them)."""
+    cmd = [sys.executable, "-m", "runtime", "stream", "--model", str(model), *args]
+    res = subprocess.run(cmd, cwd=REPO, input=data, capture_output=True, timeout=120)
+    return res.returncode, res.stdout.decode(), res.stderr.decode("utf-8", "replace")
+
+
+def test_a_10_mb_line_is_one_bad_line_and_the_stream_goes_on(lstm_dir, samples):
+    lines = [repr(v).encode() for v in samples[:70]]
+    lines.insert(30, b"1" * 10_000_000)
+    code, out, err = run_bytes(lstm_dir, b"\n".join(lines) + b"\n")
+    assert code == 0, err
+    assert "warning: line 31: line longer than 4096 bytes; skipped" in err
+    assert_same_predictions(parse_csv(out), api_predictions(lstm_dir, samples[:70]))
+    assert "summary: 70 samples read, 21 predicted, 1 skipped" in err and "Traceback" not in err
+
+
+def test_undecodable_and_malformed_lines_are_bad_lines(lstm_dir, samples):
+    rng = np.random.default_rng(0)
+    junk = [rng.bytes(300).replace(b"\n", b""), b"1.5\r2.5", b'"unterminated,1', b"\x00\x01"]
+    lines = [repr(v).encode() for v in samples[:60]]
+    for i, j in enumerate(junk):
+        lines.insert(10 + 10 * i, j)
+    code, out, err = run_bytes(lstm_dir, b"\n".join(lines) + b"\n")
+    assert code == 0, err
+    assert_same_predictions(parse_csv(out), api_predictions(lstm_dir, samples[:60]))
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 4 and "line 11: not UTF-8 text: b'" in warnings[0]
+    assert all(line.isascii() and len(line) < 200 for line in err.splitlines())
+
+
+def test_random_bytes_say_what_input_was_expected(lstm_dir):
+    code, out, err = run_bytes(lstm_dir, np.random.default_rng(1).bytes(20_000))
+    assert code == 2 and out.strip() == "index,value,prediction,residual,anomaly,out_of_range"
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: no line of the input held a reading (expected numbers, one")
+    assert len(last) < 300 and last.isascii() and "Traceback" not in err
+
+
+def test_help_and_refused_option_values():
+    res = run_module("runtime", "stream", "--help")
+    assert res.returncode == 0 and "10% beyond" in " ".join(res.stdout.split())
+    assert "%%" not in res.stdout
+    for option, value in (("--rate", "-5"), ("--count", "-1"), ("--baud", "0"), ("--rate", "x")):
+        res = run_module("runtime", "stream", option, value, "--input", "sim")
+        assert res.returncode == 2 and res.stdout == ""
+        assert res.stderr == (
+            f"error: argument {option}: expected a number above 0, got {value!r} "
+            "(see python -m runtime stream --help)\n"
+        )
+
+
+def test_sim_lives_in_the_models_range(lstm_dir):
+    res = run_module(
+        "runtime", "stream", "--model", str(lstm_dir), *"--input sim --count 1000".split()
+    )
+    rows = parse_csv(res.stdout)
+    values = Forecaster.load(lstm_dir).norm.apply([r[1] for r in rows])
+    flagged = sum(r[3] for r in rows)
+    assert flagged <= 5 and "summary: 1000 samples read" in res.stderr  # only spikes leave it
+    assert np.ptp(values) > 1.2 and np.median(np.abs(values)) < 0.8
