@@ -14,7 +14,7 @@ CLASSIC_VENV := .venv-classic
 SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream bench pi-check clean distclean setup
+.PHONY: help train export test lint format stream bench pi-check quant-table clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ stream: $(DEVICE_VENV)/.stamp ## demo: pipe the seed's sine through the exported
 
 bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
 	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)
+
+quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weather, NAB) -> the README's table (10 min)
+	$(VENV)/bin/python -m export.table
 
 pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## run the runtime on an emulated Raspberry Pi OS arm64 (root; PI=pi5 for a Cortex-A76)
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4)

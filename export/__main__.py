@@ -90,9 +90,14 @@ def main() -> int:
                     file=sys.stderr,
                 )
             elif not r["passed"]:
+                where = (
+                    f"max |dev| {r['max_abs']:.3g} on the test inputs"
+                    + (" within the range" if r["outside"] else "")
+                    + f", {r['stress_max_abs']:.3g} on the stress inputs"
+                )
                 print(
-                    f"error: {r['file']} misses its parity bound: max |dev| {r['max_abs']:.3g} "
-                    f"> bound {r['tolerance']:.3g} (normalized units)",
+                    f"error: {r['file']} misses its parity bound {r['tolerance']:.3g}: {where} "
+                    "(normalized units)",
                     file=sys.stderr,
                 )
         return 1

@@ -18,9 +18,10 @@ from runtime.backends import default_backend, open_backend
 from runtime.errors import UserError
 from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
 from runtime.manifest import FORMAT, MANIFEST, Entry, sha256_file
-from runtime.windows import Normalization, make_windows
+from runtime.windows import RANGE_MARGIN, Normalization, make_windows
 from training.files import staged, write_json
 
+from . import stress
 from .inspect import tflite_metadata
 from .parity import compare, drift, latency_us
 from .report import write_report
@@ -76,6 +77,10 @@ class References:
     norm: Normalization  # model units <-> data units
     state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
+    test_held: np.ndarray  # test windows within the range margin (fixed-range files are held there)
+    stream_held: np.ndarray  # stream steps whose last window of samples lies within the margin
+    stress_x: np.ndarray  # stretched and scaled test windows
+    stress_window: np.ndarray  # Keras forecasts for them
 
     def step_test_predictions(self, stream_pred: np.ndarray) -> np.ndarray:
         """The forecasts a stream made for the test targets (made one sample before each)."""
@@ -87,6 +92,7 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
     from .step import sequence_reference, state_names, step_model
 
     model = load_keras(artifacts)
+    window = meta["window"]
     norm = Normalization.from_dict(meta["normalization"])
     series = windows["series"]
     test_start = int(meta["data"]["test_start"])
@@ -101,6 +107,8 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         "step": norm.invert(stream[val_start - 1 : test_start - 1])
         - norm.invert(series[val_start:test_start]),
     }
+    test_ends = np.arange(test_start, len(series))
+    stress_x = stress.stretched_windows(series, test_ends, window)
     return References(
         x_test=windows["test_x"],
         y_test=windows["test_y"],
@@ -112,11 +120,15 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         step_model=step_model(model),
         norm=norm,
         state_names=state_names(model),
+        test_held=stress.within_margin(windows["test_x"]),
+        stream_held=stress.stream_within_margin(series, window),
+        stress_x=stress_x,
+        stress_window=model.predict(stress_x, batch_size=256, verbose=0).reshape(-1),
     )
 
 
-def run_conversion(variant: Variant, artifacts: Path, out: Path) -> str | None:
-    """Convert in a child process; None on success, else the error to report."""
+def run_conversion(variant: Variant, artifacts: Path, out: Path) -> tuple[str | None, list[str]]:
+    """Convert in a child process: (None on success, else the error to report; its notes)."""
     cmd = [sys.executable, "-m", "export.convert", variant.key, str(artifacts), str(out)]
     env = os.environ | {"PYTHONPATH": str(REPO)}
     try:
@@ -124,14 +136,17 @@ def run_conversion(variant: Variant, artifacts: Path, out: Path) -> str | None:
             cmd, capture_output=True, text=True, env=env, timeout=CONVERT_TIMEOUT_S, cwd=REPO
         )
     except subprocess.TimeoutExpired:
-        return f"conversion took over {CONVERT_TIMEOUT_S}s and was stopped"
+        return f"conversion took over {CONVERT_TIMEOUT_S}s and was stopped", []
+    notes = [
+        ln.removeprefix("note: ") for ln in proc.stdout.splitlines() if ln.startswith("note: ")
+    ]
     if proc.returncode == 0 and out.is_file():
-        return None
+        return None, notes
     out.unlink(missing_ok=True)
     if proc.returncode < 0:
-        return f"the converter crashed (signal {-proc.returncode})"
+        return f"the converter crashed (signal {-proc.returncode})", notes
     last = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["no message"]
-    return f"the converter failed (exit {proc.returncode}): {last[0][:300]}"
+    return f"the converter failed (exit {proc.returncode}): {last[0][:300]}", notes
 
 
 def step_io(backend: object, refs: References) -> dict:
@@ -184,6 +199,10 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
         info["min_runtime_version"] = tflite_metadata(path).get("min_runtime_version")
     if variant.mode == "step":
         info["step"] = step_io(backend, refs)
+    if variant.fixed_range:  # what the integer input can represent, in model units
+        x = backend.inputs[info["step"]["inputs"][0] if variant.mode == "step" else 0]
+        q = np.iinfo(x.dtype)
+        info["input_range"] = [(q.min - x.zero_point) * x.scale, (q.max - x.zero_point) * x.scale]
     return info
 
 
@@ -196,15 +215,19 @@ def evaluate(
     if variant.mode == "window":
         model = Forecaster(entry)
         pred = test_pred = model.predict_model_units(refs.x_test)
-        parity = compare(pred, refs.window, variant.tolerance)
+        held = refs.test_held if variant.fixed_range else None
+        on_stress = (model.predict_model_units(refs.stress_x), refs.stress_window)
+        parity = compare(pred, refs.window, variant.tolerance, held, on_stress)
         x = refs.x_test
         info["latency_us"] = latency_us(lambda i: model.predict_model_units(x[i % len(x)][None]))
     else:
         model = StepForecaster(entry)
         pred = model.run_stream(refs.series)
         test_pred = refs.step_test_predictions(pred)
-        parity = compare(pred, refs.stream, variant.tolerance)
-        info["drift"] = drift(pred, refs.stream)
+        held = refs.stream_held if variant.fixed_range else None
+        on_stress = (model.run_windows(refs.stress_x), refs.stress_window)
+        parity = compare(pred, refs.stream, variant.tolerance, held, on_stress)
+        info["drift"] = drift(pred, refs.stream, held)
         state = model.zero_state()
         info["latency_us"] = latency_us(
             lambda i: model.step_model_units(refs.series[i : i + 1], state)
@@ -228,7 +251,7 @@ def export_all(
         "cell": meta["model"]["cell"],
         "units": meta["model"]["units"],
         "layers": meta["model"]["layers"],
-        "calibrated_range": [-1.0, 1.0],
+        "range_margin": RANGE_MARGIN,
         "anomaly_threshold": refs.thresholds,
     }
     rows = []
@@ -243,16 +266,24 @@ def export_all(
                 "format": v.format,
                 "tolerance": v.tolerance,
             }
-            error = run_conversion(v, artifacts, out)
+            error, notes = run_conversion(v, artifacts, out)
             if error is None:
                 info, test_pred = evaluate(out, v, refs, model_info)
                 row |= {"entry": info, "predictions": test_pred}
                 p = info["parity"]
+                outside = (
+                    f", {p['outside']} outside the range: {p['outside_max_abs']:.1e}"
+                    if p["outside"]
+                    else ""
+                )
                 say(
                     f"{v.filename:<30} {info['bytes']:>8,} B  max dev {p['max_abs']:.1e} "
-                    f"(bound {v.tolerance:.0e})  {'ok' if p['passed'] else 'FAILED parity'}"
-                    f"  {time.perf_counter() - t0:4.1f}s"
+                    f"stress {p['stress_max_abs']:.1e} (bound {v.tolerance:.0e})  "
+                    f"{'ok' if p['passed'] else 'FAILED parity'}  "
+                    f"{time.perf_counter() - t0:4.1f}s{outside}"
                 )
+                for note in notes:
+                    say(f"    {note}")
             else:
                 row["error"] = error
                 say(f"{v.filename:<30} FAILED: {error}")

@@ -34,6 +34,9 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
                 "max_abs": e["parity"]["max_abs"],
                 "rms": e["parity"]["rms"],
                 "passed": e["parity"]["passed"],
+                "stress_max_abs": e["parity"]["stress_max_abs"],
+                "outside": e["parity"]["outside"],
+                "outside_max_abs": e["parity"]["outside_max_abs"],
                 "test_mse": e["test_mse"],
                 "latency_us": e["latency_us"],
                 "backend": e["backend"],
@@ -70,25 +73,34 @@ def _markdown(data: dict) -> str:
         "Latency is the median per call at batch 1 (a window, or one step) on the file's "
         "interpreter, one thread.",
         "",
+        "Every file is also held to its bound on the stress set: the test windows (and the test "
+        "part of the stream) played 15-30% slower and faster and scaled out to the edges of the "
+        "range the runtime accepts (the training range + 10%). Full int8 files map their input "
+        "onto that calibrated range and saturate beyond it, so they are held to the bound where "
+        "every sample of the window lies within it; the inputs outside are counted and their "
+        "deviation shown, not held. All other files are held everywhere.",
+        "",
         f"Keras test MSE: window mode {k['window']:.3e}, step mode {k['step']:.3e} "
         f"(step / window = {k['step'] / k['window']:.2f}).",
         "",
-        "| file | mode | bytes | vs float32 | max dev | bound | RMS dev | test MSE | µs/call "
-        "| interpreter | parity |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| file | mode | bytes | vs float32 | max dev | stress | bound | outside the range "
+        "| RMS dev | test MSE | µs/call | interpreter | parity |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in data["files"]:
         if r["error"]:
             lines.append(
-                f"| {r['file']} | {r['mode']} | | | | {r['tolerance']:.0e} | | | | | "
+                f"| {r['file']} | {r['mode']} | | | | | {r['tolerance']:.0e} | | | | | | "
                 f"**FAILED**: {r['error']} |"
             )
             continue
         ratio = f"{r['ratio_to_float32']:.2f}" if r["ratio_to_float32"] else ""
         verdict = "pass" if r["passed"] else "**FAILED**"
+        outside = f"{r['outside']}: {r['outside_max_abs']:.1e}" if r["outside"] else ""
         lines.append(
             f"| {r['file']} | {r['mode']} | {r['bytes']:,} | {ratio} | "
-            f"{r['max_abs']:.1e} | {r['tolerance']:.0e} | {r['rms']:.1e} | "
+            f"{r['max_abs']:.1e} | {r['stress_max_abs']:.1e} | {r['tolerance']:.0e} | {outside} | "
+            f"{r['rms']:.1e} | "
             f"{r['test_mse']:.2e} | {r['latency_us']:.1f} | {r['backend']} | {verdict} |"
         )
     steps = [r for r in data["files"] if r.get("drift")]
@@ -153,7 +165,7 @@ def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> No
     )
     for r in done:
         e, c = r["entry"], colors[r["file"]]
-        dev = max(e["parity"]["max_abs"], 1e-9)
+        dev = max(e["parity"]["max_abs"], e["parity"]["stress_max_abs"], 1e-9)
         ax3.scatter(
             e["bytes"],
             dev,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .cells import fused_cell
+
 RNN_TYPES = (keras.layers.LSTM, keras.layers.GRU)
 
 
@@ -33,24 +35,36 @@ def state_sizes(model: keras.Model) -> list[int]:
     return sizes
 
 
-def step_model(model: keras.Model) -> keras.Model:
-    """(x_t, *states) -> (y_t, *states'), every tensor shaped (batch, features)."""
+def step_model(model: keras.Model, fused: bool = False) -> keras.Model:
+    """(x_t, *states) -> (y_t, *states'), every tensor shaped (batch, features).
+
+    fused=True builds it from the cells of export/cells.py (for full-integer int8).
+    """
     x = keras.Input(shape=(1,), name="x")
     names, sizes = state_names(model), state_sizes(model)
     states = [keras.Input(shape=(n,), name=name) for name, n in zip(names, sizes, strict=True)]
-    h, new_states, k = x, [], 0
+    h, new_states, k, size = x, [], 0, 1
     for i, layer in enumerate(rnn_layers(model)):
-        cell = type(layer.cell).from_config(layer.cell.get_config() | {"name": f"cell_{i}"})
+        cell = _cell(layer, size, i, fused)
         n = 2 if isinstance(layer, keras.layers.LSTM) else 1
         h, out_states = cell(h, states[k : k + n])
-        cell.set_weights(layer.cell.get_weights())
         new_states += out_states if isinstance(out_states, list | tuple) else [out_states]
-        k += n
+        k, size = k + n, layer.units
     head = model.layers[-1]
     dense = keras.layers.Dense.from_config(head.get_config())
     y = dense(h)
     dense.set_weights(head.get_weights())
     return keras.Model([x, *states], [y, *new_states], name="step")
+
+
+def _cell(layer: keras.layers.Layer, input_size: int, i: int, fused: bool) -> keras.layers.Layer:
+    """Layer i's cell, built and holding its trained weights."""
+    if fused:
+        return fused_cell(layer, input_size, f"cell_{i}")
+    cell = type(layer.cell).from_config(layer.cell.get_config() | {"name": f"cell_{i}"})
+    cell.build((None, input_size))
+    cell.set_weights(layer.cell.get_weights())
+    return cell
 
 
 def sequence_model(model: keras.Model) -> keras.Model:
@@ -72,14 +86,51 @@ def sequence_reference(model: keras.Model, series: np.ndarray) -> np.ndarray:
     return np.asarray(seq(series.reshape(1, -1, 1).astype(np.float32), training=False))[0, :, 0]
 
 
-def calibration_inputs(model: keras.Model, series: np.ndarray) -> list[dict[str, np.ndarray]]:
-    """{x, h0, ...} at every step of a stream from a zero state: int8 calibration data, by name."""
-    step = step_model(model)
+class _StatesOut(keras.layers.Layer):
+    """A cell whose output at every step is its whole new state, concatenated."""
+
+    def __init__(self, cell: keras.layers.Layer) -> None:
+        super().__init__()
+        self.cell = cell
+        sizes = cell.state_size
+        self.state_size = list(sizes) if isinstance(sizes, list | tuple) else [sizes]
+        self.output_size = sum(self.state_size)
+
+    def call(self, x, states):
+        _, new = self.cell(x, states)
+        new = list(new) if isinstance(new, list | tuple) else [new]
+        return keras.ops.concatenate(new, axis=-1), new
+
+
+def stream_states(model: keras.Model, series: np.ndarray) -> list[np.ndarray]:
+    """Each state tensor before every step of a stream from a zero state: (T, n) each, in
+    state_names order. One vectorized pass per layer, not a Python loop over the samples."""
+    seq = series.reshape(1, -1, 1).astype(np.float32)
+    states, size = [], 1
+    for i, layer in enumerate(rnn_layers(model)):
+        rnn = keras.layers.RNN(_StatesOut(_cell(layer, size, i, False)), return_sequences=True)
+        inp = keras.Input(shape=(None, size))
+        # predict runs a compiled graph: eager, the loop costs about a millisecond per step
+        after = keras.Model(inp, rnn(inp)).predict(seq, verbose=0)[0]  # (T, states), h first
+        before = np.vstack([np.zeros((1, after.shape[1]), np.float32), after[:-1]])
+        n = 2 if isinstance(layer, keras.layers.LSTM) else 1
+        states += np.split(before, n, axis=1)
+        seq, size = after[None, :, : layer.units], layer.units
+    return states
+
+
+def calibration_inputs(
+    model: keras.Model, streams: list[np.ndarray], count: int
+) -> list[dict[str, np.ndarray]]:
+    """{x, h0, ...} at `count` evenly spaced steps over whole streams: int8 calibration data.
+
+    Evenly spaced over every stream, not the first steps of one: states late in a long stream
+    must lie within the calibrated range too.
+    """
     names = ["x", *state_names(model)]
-    states = [np.zeros((1, n), np.float32) for n in state_sizes(model)]
-    samples = []
-    for value in series.astype(np.float32):
-        inputs = [np.array([[value]], np.float32), *states]
-        samples.append(dict(zip(names, inputs, strict=True)))
-        _, *states = (np.asarray(t) for t in step(inputs, training=False))
-    return samples
+    rows = []
+    for series in streams:
+        values = [series.reshape(-1, 1).astype(np.float32), *stream_states(model, series)]
+        rows += [[v[t : t + 1] for v in values] for t in range(len(series))]
+    picks = np.unique(np.linspace(0, len(rows) - 1, count).astype(int))
+    return [dict(zip(names, rows[t], strict=True)) for t in picks]

@@ -88,9 +88,12 @@ class TFLiteBackend:
 
     def _needs_reference_kernels(self) -> bool:
         """tflite-runtime 2.14's optimized int8 kernels crash (SIGSEGV in invoke) on arm64, seen
-        under qemu on Cortex-A72 and A76 (make pi-check); its reference kernels run those files."""
-        int8 = any(np.dtype(d["dtype"]) == np.int8 for d in self._it.get_input_details())
-        return self.name == "tflite-runtime" and platform.machine() == "aarch64" and int8
+        under qemu on Cortex-A72 and A76 (make pi-check); its reference kernels run those files
+        (and the 16-bit-activation ones, which use the same integer kernels)."""
+        integer = any(
+            np.dtype(d["dtype"]) in (np.int8, np.int16) for d in self._it.get_input_details()
+        )
+        return self.name == "tflite-runtime" and platform.machine() == "aarch64" and integer
 
     def _resize(self, batch: int) -> None:
         """Set the batch dimension of every input (only models without TensorList loops)."""

@@ -16,18 +16,23 @@ from .errors import UserError
 from .manifest import MODES, Entry, check_runtime, find_entry, verify
 from .windows import Normalization
 
+# integer tensor types: their limits and numpy type
+INTEGER = {"int8": (-128, 127, np.int8), "int16": (-32768, 32767, np.int16)}
+
 
 def quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
-    """Model units -> the input tensor's dtype (int8 with scale and zero point, or float32)."""
-    if info.dtype == "int8":
+    """Model units -> the input tensor's dtype (int8/int16 by scale and zero point, or float32)."""
+    limits = INTEGER.get(info.dtype)
+    if limits:
+        lo, hi, kind = limits
         q = np.rint(x / info.scale) + info.zero_point
-        return np.minimum(np.maximum(q, -128), 127).astype(np.int8)  # np.clip: 2 µs slower
+        return np.minimum(np.maximum(q, lo), hi).astype(kind)  # np.clip: 2 µs slower
     return x.astype(np.float32, copy=False)
 
 
 def dequantize(q: np.ndarray, info: TensorInfo) -> np.ndarray:
     """Output tensor -> model units (float tensors are returned as they are)."""
-    if info.dtype == "int8":
+    if info.dtype in INTEGER:
         return (q.astype(np.float64) - info.zero_point) * info.scale
     return q
 
@@ -153,6 +158,15 @@ class StepForecaster(LoadedModel):
                 [dequantize(s, info) for s, info in zip(new, self._out[1:], strict=True)]
             )
         return dequantize(outs[self._y], self._out[0])[:, 0], new
+
+    def run_windows(self, windows: np.ndarray) -> np.ndarray:
+        """The forecast after the last sample of each window (n, window[, 1]), each stepped
+        through from a zero state: what a window file computes, as a batch of streams."""
+        windows = np.asarray(windows).reshape(len(windows), -1)
+        state = self.zero_state(len(windows))
+        for t in range(windows.shape[1]):
+            y, state = self.step_model_units(windows[:, t], state)
+        return y
 
     def run_stream(self, series: np.ndarray) -> np.ndarray:
         """Forecasts after every sample of a model-units series, from a zero state (batch 1)."""

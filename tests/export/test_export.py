@@ -25,7 +25,10 @@ def sha256_of(path):
 
 @pytest.fixture(params=list(MODELS))
 def model_dir(request, test_artifacts):
-    return test_artifacts / request.param
+    folder = test_artifacts / request.param
+    if not folder.is_dir():
+        pytest.skip(f"no test model {request.param} (see tests/make_artifacts.py)")
+    return folder
 
 
 def test_every_variant_is_exported_within_its_bound(model_dir):
@@ -45,9 +48,13 @@ def test_every_variant_is_exported_within_its_bound(model_dir):
 
 
 def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
-    """Without the runtime package: Keras against the raw interpreter on every TFLite file."""
+    """Without the runtime package: Keras against the raw interpreter on every TFLite file.
+
+    Full int8 files are held where every sample of the window lies within the training range
+    + 10%; the gate reports the others, not holds them."""
     w = np.load(model_dir / "windows.npz")
     x = w["test_x"]
+    in_range = np.abs(x).max(axis=(1, 2)) <= 1.1
     reference = keras.saving.load_model(model_dir / "model.keras").predict(x, verbose=0)[:, 0]
     manifest = {
         f["file"]: f for f in json.loads((model_dir / "manifest.json").read_text())["files"]
@@ -70,7 +77,7 @@ def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
                 s, z = out["quantization"]
                 y = (y - z) * s
             pred.append(y.item())
-        max_abs = np.max(np.abs(np.array(pred) - reference))
+        max_abs = np.max(np.abs(np.array(pred) - reference)[in_range if v.fixed_range else ...])
         assert max_abs <= v.tolerance, v.name
         assert max_abs == pytest.approx(
             manifest[v.filename]["parity"]["max_abs"], rel=1e-3, abs=1e-7
@@ -117,7 +124,7 @@ def test_a_tightened_bound_fails_the_gate_and_still_writes_everything(test_artif
     res = run_module("export", "--dir", str(folder), *args)
     assert res.returncode == 1
     assert "model_float32.tflite misses its parity bound" in res.stderr
-    assert "> bound 1e-12" in res.stderr
+    assert "misses its parity bound 1e-12: max |dev|" in res.stderr
     assert "model.onnx" not in res.stderr  # only the failing file is named
     manifest = json.loads((folder / "manifest.json").read_text())
     verdict = {f["variant"]: f["parity"]["passed"] for f in manifest["files"]}

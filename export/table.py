@@ -1,0 +1,103 @@
+"""Where each exported file holds: train and export every series, one table of max deviations.
+
+`python -m export.table` (make quant-table) trains the default model on the seed's sine, the
+sensor signal, the weather series and the two NAB series beside the repository (../shared/data),
+exports each, and writes the variant x series table to OUT/table.md and into README.md between
+its quant-table markers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runtime.errors import ArgumentParser, run_cli
+
+from .variants import VARIANTS
+
+REPO = Path(__file__).resolve().parent.parent
+NAB = REPO.parent / "shared" / "data"
+SERIES = {
+    "sine": [],
+    "sensor": ["--data", "sensor"],
+    "weather": ["--data", "weather"],
+    "NAB ambient": ["--data", str(NAB / "ambient_temperature_system_failure.csv")],
+    "NAB EC2": ["--data", str(NAB / "ec2_request_latency_system_failure.csv")],
+}
+MARKERS = ("<!-- quant-table:start -->", "<!-- quant-table:end -->")
+
+
+def run(out: Path, names: list[str]) -> dict[str, dict]:
+    """Train and export each series into out/NAME; their manifests by series."""
+    manifests = {}
+    for i, name in enumerate(names, 1):
+        folder = out / name.replace(" ", "-").lower()
+        args = SERIES[name] + (["--column", "value"] if name.startswith("NAB") else [])
+        t0 = time.perf_counter()
+        print(f"[{i}/{len(names)}] {name}: training and exporting into {folder}/", flush=True)
+        train = [sys.executable, "-m", "training", "--out", str(folder), *args]
+        subprocess.run(train, check=True, cwd=REPO)
+        subprocess.run([sys.executable, "-m", "export", "--dir", str(folder)], cwd=REPO)
+        manifests[name] = json.loads((folder / "manifest.json").read_text())
+        print(f"      {time.perf_counter() - t0:.0f}s", flush=True)
+    return manifests
+
+
+def markdown(manifests: dict[str, dict]) -> str:
+    """The variant x series table: max deviation on held test inputs and stress, pass/fail."""
+    names = list(manifests)
+    lines = [
+        "| file | bound | " + " | ".join(names) + " |",
+        "|---|---:|" + "---:|" * len(names),
+    ]
+    for v in VARIANTS:
+        cells = []
+        for name in names:
+            f = next((f for f in manifests[name]["files"] if f["file"] == v.filename), None)
+            if f is None:
+                cells.append("not exported")
+                continue
+            p = f["parity"]
+            dev = max(p["max_abs"], p["stress_max_abs"])
+            cells.append(f"{dev:.1e} ok" if p["passed"] else f"**{dev:.1e} FAILED**")
+        lines.append(f"| {v.filename} | {v.tolerance:.0e} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(readme: Path, table: str) -> None:
+    """Replace the table between the README's quant-table markers."""
+    text = readme.read_text()
+    start, end = (text.index(m) for m in MARKERS)
+    readme.write_text(text[: start + len(MARKERS[0])] + "\n" + table + text[end:])
+
+
+def main() -> int:
+    """Parse options, run every series, write the table."""
+    parser = ArgumentParser(
+        prog="python -m export.table",
+        description="Train the default model on each series, export it, and write a table of "
+        "the larger of the max deviation on the test inputs and on the stress inputs, per file "
+        "and series, with the gate's verdict (about 10 minutes).",
+    )
+    parser.add_argument("--out", type=Path, default=Path("build/quant-table"), help="work folder")
+    parser.add_argument("--readme", type=Path, default=REPO / "README.md", help="README to update")
+    parser.add_argument(
+        "--series", action="append", choices=list(SERIES), help="only these (repeatable)"
+    )
+    args = parser.parse_args()
+    if not NAB.is_dir():
+        print(f"note: {NAB} is missing; the NAB series are left out", file=sys.stderr)
+    names = [n for n in args.series or SERIES if NAB.is_dir() or not n.startswith("NAB")]
+    table = markdown(run(args.out, names))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "table.md").write_text(table)
+    write_readme(args.readme, table)
+    print(table + f"-> {args.out}/table.md and {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
