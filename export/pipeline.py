@@ -18,12 +18,13 @@ from runtime.backends import default_backend, open_backend
 from runtime.errors import UserError
 from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
 from runtime.manifest import FORMAT, MANIFEST, Entry, sha256_file
+from runtime.parity import REFERENCE, Parity, Reference, check, parity_line
 from runtime.windows import RANGE_MARGIN, Normalization, make_windows
 from training.files import staged, write_json
 
 from . import stress
 from .inspect import tflite_metadata
-from .parity import compare, drift, latency_us
+from .parity import latency_us
 from .report import write_report
 from .variants import Variant
 
@@ -67,20 +68,13 @@ def load_keras(artifacts: Path):
 class References:
     """What every file is held to, computed once from the Keras model."""
 
-    x_test: np.ndarray  # test windows (model units)
-    y_test: np.ndarray  # their targets
-    window: np.ndarray  # Keras forecasts for the test windows
-    series: np.ndarray  # the whole stream (model units)
-    stream: np.ndarray  # Keras forecast after every sample of the stream, from a zero state
+    ref: Reference  # Keras's forecasts on the test windows, the stream and the stress windows
+    y_test: np.ndarray  # the test targets
     test_start: int  # index in the stream of the first test target
     thresholds: dict  # anomaly threshold per mode (data units)
     norm: Normalization  # model units <-> data units
     state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
-    test_held: np.ndarray  # test windows within the range margin (fixed-range files are held there)
-    stream_held: np.ndarray  # stream steps whose last window of samples lies within the margin
-    stress_x: np.ndarray  # stretched and scaled test windows
-    stress_window: np.ndarray  # Keras forecasts for them
 
     def step_test_predictions(self, stream_pred: np.ndarray) -> np.ndarray:
         """The forecasts a stream made for the test targets (made one sample before each)."""
@@ -98,32 +92,34 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
     test_start = int(meta["data"]["test_start"])
     stream = sequence_reference(model, series)
     # validation: the last validation_split of the training windows, as in training
-    n_train = test_start - meta["window"]
+    n_train = test_start - window
     val_start = test_start - int(n_train * meta["training"]["validation_split"])
-    x_val, y_val = make_windows(series[val_start - meta["window"] : test_start], meta["window"])
+    x_val, y_val = make_windows(series[val_start - window : test_start], window)
     val_window = model.predict(x_val, batch_size=256, verbose=0).reshape(-1)
     residuals = {
         "window": norm.invert(val_window) - norm.invert(y_val),
         "step": norm.invert(stream[val_start - 1 : test_start - 1])
         - norm.invert(series[val_start:test_start]),
     }
-    test_ends = np.arange(test_start, len(series))
-    stress_x = stress.stretched_windows(series, test_ends, window)
-    return References(
+    stress_x = stress.stretched_windows(series, np.arange(test_start, len(series)), window)
+    ref = Reference(
         x_test=windows["test_x"],
-        y_test=windows["test_y"],
         window=model.predict(windows["test_x"], batch_size=256, verbose=0).reshape(-1),
-        series=series,
-        stream=stream,
-        test_start=test_start,
-        thresholds={m: threshold_from_residuals(r) for m, r in residuals.items() if len(r)},
-        step_model=step_model(model),
-        norm=norm,
-        state_names=state_names(model),
         test_held=stress.within_margin(windows["test_x"]),
-        stream_held=stress.stream_within_margin(series, window),
         stress_x=stress_x,
         stress_window=model.predict(stress_x, batch_size=256, verbose=0).reshape(-1),
+        series=series,
+        stream=stream,
+        stream_held=stress.stream_within_margin(series, window),
+    )
+    return References(
+        ref=ref,
+        y_test=windows["test_y"],
+        test_start=test_start,
+        thresholds={m: threshold_from_residuals(r) for m, r in residuals.items() if len(r)},
+        norm=norm,
+        state_names=state_names(model),
+        step_model=step_model(model),
     )
 
 
@@ -192,6 +188,7 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
         "max_batch": variant.max_batch,
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),
+        "fixed_range": variant.fixed_range,
         "inputs": [vars(t) for t in backend.inputs],
         "outputs": [vars(t) for t in backend.outputs],
     }
@@ -211,27 +208,18 @@ def evaluate(
 ) -> tuple[dict, np.ndarray]:
     """The file's manifest entry with parity, test MSE and latency; and its test forecasts."""
     info = describe_file(path, variant, refs)
-    entry = Entry(path, info, model_info)
+    kind = Forecaster if variant.mode == "window" else StepForecaster
+    model = kind(Entry(path, info, model_info))
+    parity, drifted, pred = check(model, refs.ref, variant.tolerance, variant.fixed_range)
     if variant.mode == "window":
-        model = Forecaster(entry)
-        pred = test_pred = model.predict_model_units(refs.x_test)
-        held = refs.test_held if variant.fixed_range else None
-        on_stress = (model.predict_model_units(refs.stress_x), refs.stress_window)
-        parity = compare(pred, refs.window, variant.tolerance, held, on_stress)
-        x = refs.x_test
+        test_pred = pred
+        x = refs.ref.x_test
         info["latency_us"] = latency_us(lambda i: model.predict_model_units(x[i % len(x)][None]))
     else:
-        model = StepForecaster(entry)
-        pred = model.run_stream(refs.series)
         test_pred = refs.step_test_predictions(pred)
-        held = refs.stream_held if variant.fixed_range else None
-        on_stress = (model.run_windows(refs.stress_x), refs.stress_window)
-        parity = compare(pred, refs.stream, variant.tolerance, held, on_stress)
-        info["drift"] = drift(pred, refs.stream, held)
-        state = model.zero_state()
-        info["latency_us"] = latency_us(
-            lambda i: model.step_model_units(refs.series[i : i + 1], state)
-        )
+        info["drift"] = drifted
+        state, series = model.zero_state(), refs.ref.series
+        info["latency_us"] = latency_us(lambda i: model.step_model_units(series[i : i + 1], state))
     info["parity"] = parity.to_dict()
     error = refs.norm.invert(test_pred) - refs.norm.invert(refs.y_test)
     info["test_mse"] = float(np.mean(error**2))
@@ -270,28 +258,24 @@ def export_all(
             if error is None:
                 info, test_pred = evaluate(out, v, refs, model_info)
                 row |= {"entry": info, "predictions": test_pred}
-                p = info["parity"]
-                outside = (
-                    f", {p['outside']} outside the range: {p['outside_max_abs']:.1e}"
-                    if p["outside"]
-                    else ""
-                )
-                say(
-                    f"{v.filename:<30} {info['bytes']:>8,} B  max dev {p['max_abs']:.1e} "
-                    f"stress {p['stress_max_abs']:.1e} (bound {v.tolerance:.0e})  "
-                    f"{'ok' if p['passed'] else 'FAILED parity'}  "
-                    f"{time.perf_counter() - t0:4.1f}s{outside}"
-                )
+                line = parity_line(v.filename, info["bytes"], Parity(**info["parity"]))
+                say(f"{line}  {time.perf_counter() - t0:.1f}s")
                 for note in notes:
                     say(f"    {note}")
             else:
                 row["error"] = error
                 say(f"{v.filename:<30} FAILED: {error}")
             rows.append(row)
+        refs.ref.save(tmp / REFERENCE)
         manifest = {
             "format": FORMAT,
             "model": model_info,
             "model_json": {"file": "model.json", "sha256": sha256_file(artifacts / "model.json")},
+            "reference": {
+                "file": REFERENCE,
+                "bytes": (tmp / REFERENCE).stat().st_size,
+                "sha256": sha256_file(tmp / REFERENCE),
+            },
             "files": [r["entry"] for r in rows if "entry" in r],
             "failed": [
                 {k: r[k] for k in ("file", "variant", "mode", "error")}

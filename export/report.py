@@ -16,8 +16,8 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
     norm = refs.norm
     y = norm.invert(refs.y_test)
     keras_mse = {
-        "window": float(np.mean((norm.invert(refs.window) - y) ** 2)),
-        "step": float(np.mean((norm.invert(refs.step_test_predictions(refs.stream)) - y) ** 2)),
+        "window": float(np.mean((norm.invert(refs.ref.window) - y) ** 2)),
+        "step": float(np.mean((norm.invert(refs.step_test_predictions(refs.ref.stream)) - y) ** 2)),
     }
     base = {
         r["mode"]: r["entry"]["bytes"] for r in rows if r["variant"] == "float32" and "entry" in r
@@ -48,7 +48,7 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
         "data": meta["data"],
         "window": meta["window"],
         "test_windows": len(y),
-        "stream_samples": len(refs.series),
+        "stream_samples": len(refs.ref.series),
         "keras_test_mse": keras_mse,
         "anomaly_threshold": refs.thresholds,
         "files": table,
@@ -134,7 +134,7 @@ def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> No
     colors = {r["file"]: f"C{i % 10}" for i, r in enumerate(done)}
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.8), width_ratios=(3, 3, 2))
     ax1.plot(norm.invert(refs.y_test), color="black", linewidth=3, label="truth", alpha=0.3)
-    ax1.plot(norm.invert(refs.window), color="black", linewidth=1, label="Keras (window)")
+    ax1.plot(norm.invert(refs.ref.window), color="black", linewidth=1, label="Keras (window)")
     for r in done:
         ax1.plot(
             norm.invert(r["predictions"]),
@@ -148,7 +148,11 @@ def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> No
     )
     ax1.legend(fontsize=6, ncol=2)
     for r in done:
-        ref = refs.window if r["mode"] == "window" else refs.step_test_predictions(refs.stream)
+        ref = (
+            refs.ref.window
+            if r["mode"] == "window"
+            else refs.step_test_predictions(refs.ref.stream)
+        )
         dev = np.maximum(np.abs(r["predictions"] - ref), 1e-9)
         ax2.plot(
             dev,

@@ -1,4 +1,5 @@
-"""CLI: `python -m runtime stream ...` forecasts a live sample stream; `info` describes a model."""
+"""CLI: `python -m runtime stream ...` forecasts a live sample stream; `info` describes a model;
+`verify` holds every file to its bounds on this machine's interpreters."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import BACKENDS, default_backend, version_of
+from .backends import BACKENDS, available, backends_for, default_backend, version_of
 from .errors import ArgumentParser, UserError, run_cli
 from .forecaster import load
-from .manifest import find_entry, read_manifest
+from .manifest import Entry, find_entry, read_manifest
+from .manifest import verify as check_file
+from .parity import Reference, check, parity_line
 from .sources import EXPECTED, Sample, bounded_lines, read_samples, simulated
 from .stream import Stream
 from .windows import Normalization
@@ -230,6 +233,50 @@ def info(args: argparse.Namespace) -> int:
     return 0
 
 
+def verify_files(args: argparse.Namespace) -> int:
+    """Hold every file this device can run to its export-time bound against the reference."""
+    folder = Path(args.target)
+    manifest = read_manifest(folder)
+    ref_info = manifest.get("reference")
+    if ref_info is None:
+        raise UserError(f"{folder}/manifest.json lists no reference: re-export the model")
+    entry = Entry(folder / ref_info["file"], ref_info, manifest["model"])
+    check_file(entry)  # present, complete, the one this export wrote
+    ref = Reference.load(entry.path)
+    bounds = dict(args.tolerance)
+    failed, ran = [], 0
+    print(f"verifying {folder}/ against {ref_info['file']} (Keras's forecasts at export)")
+    for f in manifest["files"]:
+        key = f["variant"] if f["mode"] == "window" else f"step:{f['variant']}"
+        names = [args.backend] if args.backend else [b for b in backends_for(f["format"])]
+        names = [b for b in names if b in backends_for(f["format"]) and available(b)]
+        if not names:
+            print(f"{f['file']:<30} skipped: no interpreter for {f['format']} files here")
+            continue
+        for name in names:
+            model = load(folder / f["file"], backend=name)
+            tolerance = bounds.get(key, f["parity"]["tolerance"])
+            parity, _, _ = check(model, ref, tolerance, f.get("fixed_range", False))
+            print(f"{parity_line(f['file'], f['bytes'], parity)}  on {name} {version_of(name)}")
+            ran += 1
+            if not parity.passed:
+                failed.append(f"{f['file']} on {name}")
+    if failed:
+        print(f"error: over its bound on this machine: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"{ran} file/interpreter pair(s) within their bounds")
+    return 0
+
+
+def parse_tolerance(text: str) -> tuple[str, float]:
+    """'int8=0.01' -> ('int8', 0.01); 'step:int8=0.01' for a step file."""
+    name, _, value = text.partition("=")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected KEY=BOUND, got {text!r}") from None
+
+
 def positive(kind: type) -> Callable[[str], float]:
     """An argparse type: a number of `kind` above zero, or a one-line error saying so."""
 
@@ -305,6 +352,25 @@ def main() -> int:
     )
     s.add_argument("--seed", type=int, default=0, help="sim only: seed (default: 0)")
     s.set_defaults(run=stream)
+    v = sub.add_parser(
+        "verify",
+        help="check every file on this machine's interpreters against the export's reference",
+        description="Run every exported file this machine can run (each installed interpreter) "
+        "on the test windows, the stream and the stress windows the export checked, against "
+        "Keras's forecasts saved with the export (reference.npz), with the same bounds and "
+        "range rules as the export's gate. Exits 1 naming any file over its bound here.",
+    )
+    v.add_argument("target", nargs="?", default="artifacts", help="artifacts folder")
+    v.add_argument("--backend", choices=BACKENDS, help="only this interpreter")
+    v.add_argument(
+        "--tolerance",
+        type=parse_tolerance,
+        action="append",
+        default=[],
+        metavar="KEY=BOUND",
+        help="override one bound, e.g. int8=0.01 or step:int8=0.01",
+    )
+    v.set_defaults(run=verify_files)
     i = sub.add_parser("info", help="describe a model file or an artifacts folder")
     i.add_argument("target", nargs="?", default="artifacts", help="file or folder")
     i.set_defaults(run=info)

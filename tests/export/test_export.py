@@ -45,6 +45,7 @@ def test_every_variant_is_exported_within_its_bound(model_dir):
         assert f["sha256"] == sha256_of(model_dir / f["file"])
         assert f["bytes"] == (model_dir / f["file"]).stat().st_size
     assert manifest["model_json"]["sha256"] == sha256_of(model_dir / "model.json")
+    assert manifest["reference"]["sha256"] == sha256_of(model_dir / "reference.npz")
 
 
 def test_parity_recomputed_from_keras_and_litert_directly(model_dir):

@@ -278,3 +278,30 @@ def test_sim_lives_in_the_models_range(lstm_dir):
     flagged = sum(r[3] for r in rows)
     assert flagged <= 5 and "summary: 1000 samples read" in res.stderr  # only spikes leave it
     assert np.ptp(values) > 1.2 and np.median(np.abs(values)) < 0.8
+
+
+def test_verify_holds_every_runnable_file_to_its_bound(lstm_dir):
+    res = run_module("runtime", "verify", str(lstm_dir))
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = [line for line in res.stdout.splitlines() if " B  max dev " in line]
+    assert lines and all(line.split("(bound")[1].split()[1] == "ok" for line in lines)
+    assert "file/interpreter pair(s) within their bounds" in res.stdout
+
+
+def test_verify_names_a_file_over_a_tightened_bound(lstm_dir):
+    res = run_module("runtime", "verify", str(lstm_dir), "--tolerance", "int8=1e-4")
+    assert res.returncode == 1
+    assert res.stderr.startswith("error: over its bound on this machine: model_int8.tflite on ")
+    assert "step_int8" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_verify_refuses_a_damaged_reference(lstm_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(lstm_dir, folder)
+    data = bytearray((folder / "reference.npz").read_bytes())
+    data[-100] ^= 0xFF
+    (folder / "reference.npz").write_bytes(bytes(data))
+    res = run_module("runtime", "verify", str(folder))
+    assert res.returncode == 2 and "reference.npz does not match its sha256" in res.stderr
