@@ -176,6 +176,15 @@ def step_io(backend: object, refs: References) -> dict:
     }
 
 
+def share_state_scales(path: Path, variant: Variant, refs: References) -> None:
+    """Rewrite an integer step file so each state's output shares its input's quantization."""
+    from .tflite import share_state_quantization
+
+    io = step_io(open_backend(path, variant.format), refs)
+    pairs = list(zip(io["inputs"][1:], io["outputs"][1:], strict=True))
+    path.write_bytes(share_state_quantization(path.read_bytes(), pairs))
+
+
 def describe_file(path: Path, variant: Variant, refs: References) -> dict:
     """The manifest entry of a converted file, before parity is known."""
     backend = open_backend(path, variant.format, default_backend(variant.format))
@@ -255,6 +264,8 @@ def export_all(
                 "tolerance": v.tolerance,
             }
             error, notes = run_conversion(v, artifacts, out)
+            if error is None and v.mode == "step" and v.fixed_range:
+                share_state_scales(out, v, refs)
             if error is None:
                 info, test_pred = evaluate(out, v, refs, model_info)
                 row |= {"entry": info, "predictions": test_pred}

@@ -67,7 +67,7 @@ def widen_forecast_range(content: bytes, lo: float, hi: float) -> bytes:
     the whole excess. The forecast is the output of the head's FULLY_CONNECTED op, which derives
     its requantization from this tensor's scale when the interpreter prepares it.
     """
-    from tensorflow.lite.python.schema_py_generated import BuiltinOperator, TensorType
+    from tensorflow.lite.python.schema_py_generated import BuiltinOperator
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
@@ -75,19 +75,44 @@ def widen_forecast_range(content: bytes, lo: float, hi: float) -> bytes:
     for op in graph.operators:
         code = model.operatorCodes[op.opcodeIndex]
         opcode = max(code.builtinCode, code.deprecatedBuiltinCode)
-        if opcode != BuiltinOperator.FULLY_CONNECTED or op.outputs[0] not in graph.outputs:
-            continue
-        tensor = graph.tensors[op.outputs[0]]
-        q, int16 = tensor.quantization, tensor.type == TensorType.INT16
-        qmin, qmax = (-32767, 32767) if int16 else (-128, 127)
-        scale, zero = float(q.scale[0]), int(q.zeroPoint[0])
-        lo, hi = min(lo, (qmin - zero) * scale), max(hi, (qmax - zero) * scale)
-        if int16:  # 16-bit activations are symmetric: zero point 0
-            q.scale, q.zeroPoint = [max(-lo, hi) / qmax], [0]
-        else:
-            q.scale = [(hi - lo) / 255]
-            q.zeroPoint = [round(-128 - lo / q.scale[0])]
+        if opcode == BuiltinOperator.FULLY_CONNECTED and op.outputs[0] in graph.outputs:
+            _cover([graph.tensors[op.outputs[0]]], lo, hi)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def share_state_quantization(content: bytes, pairs: list[tuple[int, int]]) -> bytes:
+    """Give each (input, output) pair of a step file's state tensors (positions among the
+    model's inputs and outputs) one quantization covering both ranges.
+
+    The 16x8 converter calibrates a state's input and output separately (scales 1.43748e-5 and
+    1.43727e-5, say), so the runtime would requantize the state every step; with one
+    quantization the output goes straight back in.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    graph = model.subgraphs[0]
+    for i, o in pairs:
+        _cover([graph.tensors[graph.inputs[i]], graph.tensors[graph.outputs[o]]], 0.0, 0.0)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _cover(tensors: list, lo: float, hi: float) -> None:
+    """Set the tensors' quantization to one that represents [lo, hi] and each one's own range."""
+    from tensorflow.lite.python.schema_py_generated import TensorType
+
+    int16 = tensors[0].type == TensorType.INT16
+    qmin, qmax = (-32767, 32767) if int16 else (-128, 127)
+    for t in tensors:
+        scale, zero = float(t.quantization.scale[0]), int(t.quantization.zeroPoint[0])
+        lo, hi = min(lo, (qmin - zero) * scale), max(hi, (qmax - zero) * scale)
+    if int16:  # 16-bit activations are symmetric: zero point 0
+        scale, zero = max(-lo, hi) / qmax, 0
+    else:
+        scale = (hi - lo) / 255
+        zero = round(-128 - lo / scale)
+    for t in tensors:
+        t.quantization.scale, t.quantization.zeroPoint = [scale], [zero]
 
 
 def run_window_file(content: bytes, windows: np.ndarray) -> np.ndarray:

@@ -37,7 +37,9 @@ HOST_VENV = {
     "onnxruntime": ".venv-device",
     "tflite-runtime": ".venv-classic",
 }
-SAMPLES = 200
+SAMPLES = 2000  # streamed through every file on the host and the Pi: enough to see int8 rounding
+# a real series' model whose parity `runtime verify` checks on the Pi too (when make test built it)
+REAL_SERIES_MODEL = REPO / "build" / "test-artifacts" / "nab"
 
 
 def stream_cmd(python: str, model: str, backend: str, source: str) -> list[str]:
@@ -47,8 +49,9 @@ def stream_cmd(python: str, model: str, backend: str, source: str) -> list[str]:
 
 
 def write_samples(artifacts: Path, path: Path) -> str:
-    """The input to stream: the model's own series (inside its training range, so int8 inputs
-    do not saturate and the comparison means something), or the `sim` sensor if there is none."""
+    """The input to stream, inside the training range (so int8 inputs do not saturate and the
+    comparison means something): the end of the model's own series, then a signal it has not
+    seen (0.9 sin(0.13 t) + 0.05 sin(0.7 t) in model units); or the `sim` sensor."""
     import numpy as np
 
     from runtime.windows import Normalization
@@ -57,9 +60,51 @@ def write_samples(artifacts: Path, path: Path) -> str:
     if not windows.exists():
         return "sim"
     norm = Normalization.from_dict(read_manifest(artifacts)["model"]["normalization"])
-    values = norm.invert(np.load(windows)["series"][-SAMPLES:])
+    t = np.arange(SAMPLES - SAMPLES // 2)
+    unseen = 0.9 * np.sin(0.13 * t) + 0.05 * np.sin(0.7 * t)
+    own = np.load(windows)["series"][-(SAMPLES // 2) :]
+    values = norm.invert(np.concatenate([own, unseen]))
     path.write_text("".join(f"{v!r}\n" for v in values.tolist()))
     return str(path)
+
+
+def verify_runs(folder: str, python_of: dict[str, str], run: object) -> dict:
+    """`runtime verify --json` in each venv: {(file, backend): parity dict}."""
+    out = {}
+    for venv in dict.fromkeys(python_of.values()):
+        proc = run([venv, "-m", "runtime", "verify", folder, "--json"])
+        for line in proc.stdout.splitlines():
+            if line.startswith("{"):
+                r = json.loads(line)
+                out[(r["file"], r["backend"])] = r
+        if not any(line.startswith("{") for line in proc.stdout.splitlines()):
+            err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            out[("*", venv)] = {"error": err[:200]}
+    return out
+
+
+def verify_table(name: str, host: dict, pi: dict) -> tuple[list[str], int]:
+    """Rows of device-vs-Keras beside host-vs-Keras for one model, and how many miss a bound."""
+    rows, failures = [], 0
+    for key in sorted(set(host) | set(pi), key=lambda k: (k[0], k[1])):
+        if key[0] == "*":
+            rows.append(
+                f"| {name} | | {key[1]} | | verify failed: {(pi.get(key) or host[key])} | |"
+            )
+            failures += 1
+            continue
+        h, p = host.get(key), pi.get(key)
+
+        def cell(r: dict | None) -> str:
+            return f"{r['max_abs']:.1e} / {r['stress_max_abs']:.1e}" if r else "not run"
+
+        verdict = "pass" if p and p["passed"] else "**FAILED**" if p else "not run on the Pi"
+        failures += bool(p) and not p["passed"]
+        bound = (p or h)["tolerance"]
+        rows.append(
+            f"| {name} | {key[0]} | {key[1]} | {cell(h)} | {cell(p)} | {bound:.0e} | {verdict} |"
+        )
+    return rows, failures
 
 
 def outcome(proc: subprocess.CompletedProcess) -> tuple[str, list[float] | None]:
@@ -237,6 +282,33 @@ def main() -> int:
                 )
                 table.append(row)
                 say(row)
+        say("runtime verify on the host and on the Pi (every file against Keras) ...")
+        verify_lines = [
+            "| model | file | interpreter | host vs Keras (test / stress) | Pi vs Keras "
+            "(test / stress) | bound | on the Pi |",
+            "|---|---|---|---:|---:|---:|---|",
+        ]
+        models = {"default (--artifacts)": (artifacts, "artifacts")}
+        if (REAL_SERIES_MODEL / "manifest.json").is_file():
+            models["NAB ambient (test model)"] = (REAL_SERIES_MODEL, "build/test-artifacts/nab")
+        for name, (host_folder, guest_folder) in models.items():
+            host_python = {b: str(REPO / v / "bin" / "python") for b, v in HOST_VENV.items()}
+            guest_python = {b: f"/opt/{v}/bin/python" for b, v in GUEST_VENV.items()}
+            on_host = verify_runs(
+                str(host_folder),
+                host_python,
+                lambda cmd: subprocess.run(cmd, capture_output=True, text=True, cwd=REPO),
+            )
+            on_pi = verify_runs(
+                guest_folder,
+                guest_python,
+                lambda cmd: chroot(root, cpu, "cd /work && " + " ".join(cmd), timeout=1800),
+            )
+            rows, missed = verify_table(name, on_host, on_pi)
+            failures += missed
+            verify_lines += rows
+            for row in rows:
+                say(row)
         if tests:
             if not tests.done():
                 say("waiting for the runtime's tests ...")
@@ -249,10 +321,16 @@ def main() -> int:
         "",
         *lines,
         "",
-        f"Each file streams the last {SAMPLES} samples of the model's own series (inside its "
-        "training range, so int8 inputs do not saturate) through `python -m runtime stream` in "
+        "`python -m runtime verify` on the emulated Pi and on this machine: every file on every "
+        "interpreter there, held to its bound against Keras on the export's test windows and "
+        "stress windows (max deviation in model units; int8 within the training range + 10%).",
+        "",
+        *verify_lines,
+        "",
+        f"Each file streams {SAMPLES} samples (the end of the model's own series, then a signal "
+        "it has not seen, all inside its training range) through `python -m runtime stream` in "
         "the emulated system and on this machine (device environments); the forecasts are "
-        "compared. On arm64, tflite-runtime runs int8 files with its reference kernels (its "
+        "compared. On arm64, tflite-runtime runs integer files with its reference kernels (its "
         "optimized int8 kernels crash there, signal 11). Seconds are wall time, with the tests "
         "running beside the streams.",
         "",

@@ -245,26 +245,33 @@ def verify_files(args: argparse.Namespace) -> int:
     ref = Reference.load(entry.path)
     bounds = dict(args.tolerance)
     failed, ran = [], 0
-    print(f"verifying {folder}/ against {ref_info['file']} (Keras's forecasts at export)")
+    if not args.json:
+        print(f"verifying {folder}/ against {ref_info['file']} (Keras's forecasts at export)")
     for f in manifest["files"]:
         key = f["variant"] if f["mode"] == "window" else f"step:{f['variant']}"
         names = [args.backend] if args.backend else [b for b in backends_for(f["format"])]
         names = [b for b in names if b in backends_for(f["format"]) and available(b)]
         if not names:
-            print(f"{f['file']:<30} skipped: no interpreter for {f['format']} files here")
+            if not args.json:
+                print(f"{f['file']:<30} skipped: no interpreter for {f['format']} files here")
             continue
         for name in names:
             model = load(folder / f["file"], backend=name)
             tolerance = bounds.get(key, f["parity"]["tolerance"])
             parity, _, _ = check(model, ref, tolerance, f.get("fixed_range", False))
-            print(f"{parity_line(f['file'], f['bytes'], parity)}  on {name} {version_of(name)}")
+            if args.json:
+                print(json.dumps({"file": f["file"], "backend": name} | parity.to_dict()))
+            else:
+                line = parity_line(f["file"], f["bytes"], parity)
+                print(f"{line}  on {name} {version_of(name)}")
             ran += 1
             if not parity.passed:
                 failed.append(f"{f['file']} on {name}")
     if failed:
         print(f"error: over its bound on this machine: {', '.join(failed)}", file=sys.stderr)
         return 1
-    print(f"{ran} file/interpreter pair(s) within their bounds")
+    if not args.json:
+        print(f"{ran} file/interpreter pair(s) within their bounds")
     return 0
 
 
@@ -370,6 +377,7 @@ def main() -> int:
         metavar="KEY=BOUND",
         help="override one bound, e.g. int8=0.01 or step:int8=0.01",
     )
+    v.add_argument("--json", action="store_true", help="one JSON object per file and interpreter")
     v.set_defaults(run=verify_files)
     i = sub.add_parser("info", help="describe a model file or an artifacts folder")
     i.add_argument("target", nargs="?", default="artifacts", help="file or folder")

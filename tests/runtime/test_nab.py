@@ -30,6 +30,8 @@ def nab_dir(test_artifacts: Path) -> Path:
 def labelled(nab_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """The series (data units) and the index of the labelled window each sample lies in (-1)."""
     source = Path(json.loads((nab_dir / "model.json").read_text())["data"]["source"])
+    if not source.is_file():  # e.g. on the emulated Pi: the model came without its data
+        pytest.skip(f"{source} is not on this machine")
     with source.open() as f:
         rows = list(csv.DictReader(f))
     windows = json.loads((source.parent / "nab-labels.json").read_text())[source.name]
