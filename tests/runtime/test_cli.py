@@ -281,7 +281,7 @@ def test_sim_lives_in_the_models_range(lstm_dir):
 
 
 def test_verify_holds_every_runnable_file_to_its_bound(lstm_dir):
-    res = run_module("runtime", "verify", str(lstm_dir))
+    res = run_module("runtime", "verify", str(lstm_dir), timeout=600)  # minutes under qemu
     assert res.returncode == 0, res.stdout + res.stderr
     lines = [line for line in res.stdout.splitlines() if " B  max dev " in line]
     assert lines and all(line.split("(bound")[1].split()[1] == "ok" for line in lines)
@@ -289,7 +289,7 @@ def test_verify_holds_every_runnable_file_to_its_bound(lstm_dir):
 
 
 def test_verify_names_a_file_over_a_tightened_bound(lstm_dir):
-    res = run_module("runtime", "verify", str(lstm_dir), "--tolerance", "int8=1e-4")
+    res = run_module("runtime", "verify", str(lstm_dir), "--tolerance", "int8=1e-4", timeout=600)
     assert res.returncode == 1
     assert res.stderr.startswith("error: over its bound on this machine: model_int8.tflite on ")
     assert "step_int8" not in res.stderr and "Traceback" not in res.stderr
