@@ -9,6 +9,7 @@ import numpy as np
 from runtime.windows import Normalization
 from training.files import write_json
 from training.plots import plt, save_figure
+from training.train import skill_text
 
 
 def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> dict:
@@ -50,6 +51,7 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
         "test_windows": len(y),
         "stream_samples": len(refs.ref.series),
         "keras_test_mse": keras_mse,
+        "metrics": meta["metrics"],
         "anomaly_threshold": refs.thresholds,
         "files": table,
     }
@@ -81,7 +83,9 @@ def _markdown(data: dict) -> str:
         "deviation shown, not held. All other files are held everywhere.",
         "",
         f"Keras test MSE: window mode {k['window']:.3e}, step mode {k['step']:.3e} "
-        f"(step / window = {k['step'] / k['window']:.2f}).",
+        f"(step / window = {k['step'] / k['window']:.2f}); repeating the last value: "
+        f"{data['metrics'].get('baseline_mse', float('nan')):.3e} (the model's skill: "
+        f"{skill_text(data['metrics'].get('skill'))}).",
         "",
         "| file | mode | bytes | vs float32 | max dev | stress | bound | outside the range "
         "| RMS dev | test MSE | µs/call | interpreter | parity |",

@@ -11,7 +11,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .files import staged
 from .plots import plt, save_figure
-from .train import train
+from .train import skill_text, train
 
 GRID = {"cell": ("lstm", "gru"), "units": (16, 50), "layers": (1, 2)}
 
@@ -34,6 +34,7 @@ def compare(base: TrainConfig, say: Callable[[str], None] = print) -> list[dict]
                     "layers": layers,
                     "params": meta["model"]["params"],
                     "test_mse": meta["metrics"]["test_mse"],
+                    "skill": meta["metrics"]["skill"],
                     "seconds": meta["training"]["seconds"],
                 }
             )
@@ -56,12 +57,13 @@ def _table(rows: list[dict], base: TrainConfig) -> str:
     lines = [
         f"# Model comparison on `{base.data}` ({base.epochs} epochs, seed {base.seed})",
         "",
-        "| cell | units | layers | params | test MSE | seconds |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| cell | units | layers | params | test MSE | skill | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['cell']} | {r['units']} | {r['layers']} | {r['params']:,} | "
-        f"{r['test_mse']:.3e} | {r['seconds']:.1f} |"
+        f"{r['test_mse']:.3e} | {skill_text(r['skill'])} | "
+        f"{r['seconds']:.1f} |"
         for r in rows
     ]
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from .model import build_model
 from .plots import plot_history, plot_predictions
 
 CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
+SKILL_WARNING = 0.1  # below this skill against persistence, training warns
 SEQUENCE_STRIDE = 1  # with --sequence-length, a training sequence starts at every sample
 
 
@@ -65,6 +66,31 @@ def mse_in_data_units(sp: Split, pred_norm: np.ndarray, y_norm: np.ndarray) -> f
     return float(np.mean((sp.norm.invert(pred_norm) - sp.norm.invert(y_norm)) ** 2))
 
 
+def skill_metrics(sp: Split, test_mse: float) -> dict:
+    """The persistence baseline (each test window's last value as the forecast) on the same test
+    targets, and skill = 1 - test MSE / baseline MSE (1: perfect, 0: no better than persistence)."""
+    baseline = mse_in_data_units(sp, sp.x_test[:, -1, 0], sp.y_test)
+    return {"baseline_mse": baseline, "skill": 1 - test_mse / baseline if baseline > 0 else None}
+
+
+def skill_warning(sp: Split, metrics: dict) -> str | None:
+    """A warning line when the model barely beats repeating the last value, with what to try."""
+    if metrics["skill"] is None or metrics["skill"] >= SKILL_WARNING:
+        return None
+    reach = float(np.abs(sp.y_test).max())  # model units: the training range is [-1, 1]
+    why = (
+        f"the test part reaches {reach:.2f} times the training range's half-width, where a model "
+        "of the level has seen nothing; train on data that covers it"
+        if reach > 1.1
+        else "try more --epochs or --units, more data (--rows), or another --window"
+    )
+    verdict = "is worse than" if metrics["skill"] < 0 else "barely beats"
+    return (
+        f"warning: skill {metrics['skill']:.2f}: the model {verdict} repeating the last value "
+        f"(test MSE {metrics['test_mse']:.3g} vs {metrics['baseline_mse']:.3g}); {why}"
+    )
+
+
 def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = True) -> dict:
     """Train, evaluate and write everything into cfg.out; returns the metadata written."""
     series = load_series(cfg)
@@ -107,6 +133,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         "val_mse": mse_in_data_units(sp, predict(model, val_x), val_y) if n_val else None,
         "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
     }
+    metrics |= skill_metrics(sp, metrics["test_mse"])
     val_residuals = (
         sp.norm.invert(predict(model, val_x)) - sp.norm.invert(val_y) if n_val else np.zeros(0)
     )
@@ -140,6 +167,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
             k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(cfg).items()
         },
     }
+    skill = skill_text(metrics["skill"])
     calib = np.unique(np.linspace(0, len(sp.x_train) - 1, CALIBRATION_WINDOWS).astype(int))
     with staged(cfg.out) as tmp:
         model.save(tmp / "model.keras")
@@ -159,12 +187,22 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
                 sp.norm.invert(sp.y_test),
                 sp.norm.invert(test_pred),
                 tmp / "predictions.png",
-                f"{title}: test MSE {metrics['test_mse']:.3g}",
+                f"{title}: test MSE {metrics['test_mse']:.3g}, skill {skill} "
+                "vs repeating the last value",
             )
     say(
-        f"test MSE {metrics['test_mse']:.3e} (data units), {model.count_params()} params, "
+        f"test MSE {metrics['test_mse']:.3e} (data units; repeating the last value: "
+        f"{metrics['baseline_mse']:.3e}, skill {skill}), {model.count_params()} params, "
         f"{seconds:.1f}s -> {cfg.out}/ (model.keras, model.json, windows.npz"
         f"{', history.png, predictions.png' if plots else ''})"
     )
+    warning = skill_warning(sp, metrics)
+    if warning:
+        say(warning)
     sys.stdout.flush()
     return meta
+
+
+def skill_text(skill: float | None) -> str:
+    """'0.75', or 'n/a' for a constant test part (persistence then has no error to beat)."""
+    return "n/a" if skill is None else f"{skill:.2f}"

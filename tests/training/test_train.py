@@ -30,7 +30,7 @@ def test_training_writes_model_metadata_windows_and_plots(tmp_path):
     lstm_params = 4 * (8 * (8 + 1) + 8)  # four gates: input and recurrent kernels, bias
     assert meta["model"] == {"cell": "lstm", "units": 8, "layers": 1, "params": lstm_params + 9}
     assert meta["data"]["rows"] == 400 and len(meta["data"]["sha256"]) == 64
-    assert set(meta["metrics"]) == {"train_mse", "val_mse", "test_mse"}
+    assert set(meta["metrics"]) == {"train_mse", "val_mse", "test_mse", "baseline_mse", "skill"}
     assert {"epochs", "batch_size", "seed", "seconds"} <= set(meta["training"])
     assert {"tensorflow", "keras", "numpy"} <= set(meta["versions"])
     w = np.load(tmp_path / "windows.npz")
@@ -40,6 +40,22 @@ def test_training_writes_model_metadata_windows_and_plots(tmp_path):
     mse = np.mean(((w["test_pred"] - w["test_y"]) * s) ** 2)
     assert meta["metrics"]["test_mse"] == pytest.approx(mse, rel=1e-4)
     assert c == pytest.approx(0, abs=1e-2)
+    baseline = np.mean(((w["test_x"][:, -1, 0] - w["test_y"]) * s) ** 2)  # the last value
+    assert meta["metrics"]["baseline_mse"] == pytest.approx(baseline, rel=1e-4)
+    assert meta["metrics"]["skill"] == pytest.approx(1 - mse / baseline, rel=1e-3)
+
+
+def test_a_model_that_loses_to_the_last_value_is_warned_about(tmp_path):
+    """A random walk with a trend: its test part leaves the training range (issue 13)."""
+    walk = np.cumsum(np.random.default_rng(0).normal(0.3, 1.0, 400)) + 100
+    csv = tmp_path / "walk.csv"
+    csv.write_text("price\n" + "".join(f"{v:.4f}\n" for v in walk))
+    res = train(tmp_path / "out", "--data", str(csv), "--column", "price", "--window", "12")
+    meta = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert meta["metrics"]["skill"] < 0.1
+    warning = res.stdout.strip().splitlines()[-1]
+    assert warning.startswith(f"warning: skill {meta['metrics']['skill']:.2f}: the model is worse")
+    assert "the test part reaches" in warning
 
 
 def test_same_seed_same_predictions_other_seed_differs(tmp_path):
