@@ -295,7 +295,7 @@ def test_verify_names_a_file_over_a_tightened_bound(lstm_dir):
     assert "step_int8" not in res.stderr and "Traceback" not in res.stderr
 
 
-def test_verify_refuses_a_damaged_reference(lstm_dir, tmp_path):
+def test_verify_refuses_a_damaged_reference_or_model(lstm_dir, tmp_path):
     import shutil
 
     folder = tmp_path / "m"
@@ -305,3 +305,8 @@ def test_verify_refuses_a_damaged_reference(lstm_dir, tmp_path):
     (folder / "reference.npz").write_bytes(bytes(data))
     res = run_module("runtime", "verify", str(folder))
     assert res.returncode == 2 and "reference.npz does not match its sha256" in res.stderr
+    shutil.copy(lstm_dir / "reference.npz", folder / "reference.npz")
+    with (folder / "model_int8.tflite").open("ab") as f:
+        f.write(b"x")  # a damaged model file is an error too, not a file to skip
+    res = run_module("runtime", "verify", str(folder), timeout=600)
+    assert res.returncode == 2 and "error: model_int8.tflite has " in res.stderr
