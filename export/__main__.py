@@ -8,18 +8,19 @@ import sys
 from pathlib import Path
 
 from runtime.errors import ArgumentParser, UserError, run_cli
+from runtime.parity import parse_tolerance
 
 from .variants import BY_KEY, VARIANTS
 
 
-def parse_tolerance(text: str) -> tuple[str, float]:
-    """'int8=0.01' -> ('int8', 0.01); 'step:int8=0.01' for a step file."""
-    name, _, value = text.partition("=")
-    if name not in BY_KEY or not value:
+def variant_tolerance(text: str) -> tuple[str, float]:
+    """A --tolerance option whose key is one of the variants' (see runtime.parity)."""
+    name, bound = parse_tolerance(text)
+    if name not in BY_KEY:
         raise argparse.ArgumentTypeError(
             f"expected VARIANT=BOUND with VARIANT one of {', '.join(BY_KEY)}, got {text!r}"
         )
-    return name, float(value)
+    return name, bound
 
 
 def main() -> int:
@@ -55,7 +56,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--tolerance",
-        type=parse_tolerance,
+        type=variant_tolerance,
         action="append",
         default=[],
         metavar="KEY=BOUND",

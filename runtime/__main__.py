@@ -19,7 +19,7 @@ from .errors import ArgumentParser, UserError, run_cli
 from .forecaster import load
 from .manifest import Entry, find_entry, read_manifest
 from .manifest import verify as check_file
-from .parity import Reference, check, parity_line
+from .parity import Reference, check, parity_line, parse_tolerance
 from .sources import EXPECTED, Sample, bounded_lines, read_samples, simulated
 from .stream import Stream
 from .windows import Normalization
@@ -279,15 +279,6 @@ def verify_files(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{ran} file/interpreter pair(s) within their bounds")
     return 0
-
-
-def parse_tolerance(text: str) -> tuple[str, float]:
-    """'int8=0.01' -> ('int8', 0.01); 'step:int8=0.01' for a step file."""
-    name, _, value = text.partition("=")
-    try:
-        return name, float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected KEY=BOUND, got {text!r}") from None
 
 
 def positive(kind: type) -> Callable[[str], float]:
