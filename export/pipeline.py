@@ -20,7 +20,7 @@ from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
 from runtime.manifest import FORMAT, MANIFEST, Entry, sha256_file
 from runtime.parity import REFERENCE, Parity, Reference, check, parity_line
 from runtime.windows import RANGE_MARGIN, Normalization, make_windows
-from training.files import staged, write_json
+from training.files import staged, step_weights_file, write_json
 
 from . import stress
 from .inspect import tflite_metadata
@@ -51,16 +51,15 @@ def load_inputs(artifacts: Path) -> tuple[dict, dict]:
     return meta, windows
 
 
-def load_keras(artifacts: Path):
-    """The trained Keras model, or a UserError saying to train again."""
+def load_keras(path: Path):
+    """A trained Keras model, or a UserError saying to train again."""
     import keras
 
     try:
-        return keras.saving.load_model(artifacts / "model.keras", compile=False)
+        return keras.saving.load_model(path, compile=False)
     except Exception as e:  # keras raises many types for a damaged archive
         raise UserError(
-            f"cannot load {artifacts / 'model.keras'} ({type(e).__name__}: "
-            f"{str(e).splitlines()[0][:200]}): train again"
+            f"cannot load {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}): train again"
         ) from None
 
 
@@ -80,17 +79,24 @@ class References:
         """The forecasts a stream made for the test targets (made one sample before each)."""
         return stream_pred[self.test_start - 1 : -1]
 
+    def keras_test_mse(self) -> dict[str, float]:
+        """Keras's test MSE in each mode (data units): which mode forecasts better."""
+        y = self.norm.invert(self.y_test)
+        pred = {"window": self.ref.window, "step": self.step_test_predictions(self.ref.stream)}
+        return {m: float(np.mean((self.norm.invert(p) - y) ** 2)) for m, p in pred.items()}
+
 
 def references(artifacts: Path, meta: dict, windows: dict) -> References:
     """Keras forecasts in both modes, and anomaly thresholds from validation residuals."""
     from .step import sequence_reference, state_names, step_model
 
-    model = load_keras(artifacts)
+    model = load_keras(artifacts / "model.keras")
+    stepper = load_keras(step_weights_file(artifacts))  # tuned for streaming, or the same weights
     window = meta["window"]
     norm = Normalization.from_dict(meta["normalization"])
     series = windows["series"]
     test_start = int(meta["data"]["test_start"])
-    stream = sequence_reference(model, series)
+    stream = sequence_reference(stepper, series)
     # validation: the last validation_split of the training windows, as in training
     n_train = test_start - window
     val_start = test_start - int(n_train * meta["training"]["validation_split"])
@@ -108,6 +114,7 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         test_held=stress.within_margin(windows["test_x"]),
         stress_x=stress_x,
         stress_window=model.predict(stress_x, batch_size=256, verbose=0).reshape(-1),
+        stress_step=stepper.predict(stress_x, batch_size=256, verbose=0).reshape(-1),
         series=series,
         stream=stream,
         stream_held=stress.stream_within_margin(series, window),
@@ -118,8 +125,8 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         test_start=test_start,
         thresholds={m: threshold_from_residuals(r) for m, r in residuals.items() if len(r)},
         norm=norm,
-        state_names=state_names(model),
-        step_model=step_model(model),
+        state_names=state_names(stepper),
+        step_model=step_model(stepper),
     )
 
 
@@ -209,6 +216,7 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
         x = backend.inputs[info["step"]["inputs"][0] if variant.mode == "step" else 0]
         q = np.iinfo(x.dtype)
         info["input_range"] = [(q.min - x.zero_point) * x.scale, (q.max - x.zero_point) * x.scale]
+        info["activation_bits"] = q.bits  # int8 window files fall back to 16 where 8 cannot hold
     return info
 
 
@@ -250,6 +258,9 @@ def export_all(
         "layers": meta["model"]["layers"],
         "range_margin": RANGE_MARGIN,
         "anomaly_threshold": refs.thresholds,
+        "test_mse": (mse := refs.keras_test_mse()),
+        "best_mode": min(mse, key=mse.get),  # what the runtime runs when no mode is asked for
+        "step_weights": step_weights_file(artifacts).name,
     }
     rows = []
     with staged(artifacts) as tmp:

@@ -15,11 +15,7 @@ from training.train import skill_text
 def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> dict:
     """Write the three report files into folder; returns the JSON data."""
     norm = refs.norm
-    y = norm.invert(refs.y_test)
-    keras_mse = {
-        "window": float(np.mean((norm.invert(refs.ref.window) - y) ** 2)),
-        "step": float(np.mean((norm.invert(refs.step_test_predictions(refs.ref.stream)) - y) ** 2)),
-    }
+    keras_mse = refs.keras_test_mse()
     base = {
         r["mode"]: r["entry"]["bytes"] for r in rows if r["variant"] == "float32" and "entry" in r
     }
@@ -48,7 +44,7 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
         "model": meta["model"],
         "data": meta["data"],
         "window": meta["window"],
-        "test_windows": len(y),
+        "test_windows": len(refs.y_test),
         "stream_samples": len(refs.ref.series),
         "keras_test_mse": keras_mse,
         "metrics": meta["metrics"],

@@ -103,26 +103,29 @@ class _StatesOut(keras.layers.Layer):
 
 
 def stream_states(model: keras.Model, series: np.ndarray) -> list[np.ndarray]:
-    """Each state tensor before every step of a stream from a zero state: (T, n) each, in
-    state_names order. One vectorized pass per layer, not a Python loop over the samples."""
-    seq = series.reshape(1, -1, 1).astype(np.float32)
+    """Each state tensor before every step of a stream (T,), or of each of a batch of streams
+    (B, T), from a zero state: (B*T, n) each, in state_names order. One vectorized pass per
+    layer, not a Python loop over the samples."""
+    seq = np.atleast_2d(series)[..., None].astype(np.float32)
     states, size = [], 1
     for i, layer in enumerate(rnn_layers(model)):
         rnn = keras.layers.RNN(_StatesOut(_cell(layer, size, i, False)), return_sequences=True)
         inp = keras.Input(shape=(None, size))
         # predict runs a compiled graph: eager, the loop costs about a millisecond per step
-        after = keras.Model(inp, rnn(inp)).predict(seq, verbose=0)[0]  # (T, states), h first
-        before = np.vstack([np.zeros((1, after.shape[1]), np.float32), after[:-1]])
+        after = keras.Model(inp, rnn(inp)).predict(seq, verbose=0)  # (B, T, states), h first
+        before = np.concatenate([np.zeros_like(after[:, :1]), after[:, :-1]], axis=1)
         n = 2 if isinstance(layer, keras.layers.LSTM) else 1
-        states += np.split(before, n, axis=1)
-        seq, size = after[None, :, : layer.units], layer.units
+        states += [s.reshape(-1, s.shape[-1]) for s in np.split(before, n, axis=2)]
+        seq, size = after[:, :, : layer.units], layer.units
     return states
 
 
 def calibration_inputs(
-    model: keras.Model, streams: list[np.ndarray], count: int
+    model: keras.Model, streams: list[np.ndarray], count: int, headroom: float = 1.0
 ) -> list[dict[str, np.ndarray]]:
-    """{x, h0, ...} at `count` evenly spaced steps over whole streams: int8 calibration data.
+    """{x, h0, ...} at `count` evenly spaced steps over whole streams (each (T,), or a batch
+    (B, T) of short ones): int8 calibration data; with headroom > 1, each also with its states
+    scaled by it (h clipped to its bound of 1), so the ranges cover states the data did not reach.
 
     Evenly spaced over every stream, not the first steps of one: states late in a long stream
     must lie within the calibrated range too.
@@ -131,6 +134,10 @@ def calibration_inputs(
     rows = []
     for series in streams:
         values = [series.reshape(-1, 1).astype(np.float32), *stream_states(model, series)]
-        rows += [[v[t : t + 1] for v in values] for t in range(len(series))]
+        rows += [[v[t : t + 1] for v in values] for t in range(len(values[0]))]
     picks = np.unique(np.linspace(0, len(rows) - 1, count).astype(int))
-    return [dict(zip(names, rows[t], strict=True)) for t in picks]
+    out = [dict(zip(names, rows[t], strict=True)) for t in picks]
+    if headroom > 1:
+        wider = lambda k, v: np.clip(v * headroom, -1, 1) if k.startswith("h") else v * headroom  # noqa: E731
+        out += [{k: v if k == "x" else wider(k, v) for k, v in row.items()} for row in out]
+    return out

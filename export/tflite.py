@@ -150,6 +150,8 @@ def _convert(
 ) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter._experimental_default_to_single_batch_in_tensor_list_ops = True
+    if quant == "int8" and activation_bits == 16 and _has_loop(model):
+        return _loop_16x8(converter, representative)
     if quant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -173,3 +175,129 @@ def _convert(
     elif quant != "float32":
         raise ValueError(f"unknown TFLite quantization {quant!r}")
     return converter.convert()
+
+
+def _has_loop(model: keras.Model) -> bool:
+    """Whether the model's recurrent layers become a WHILE loop (a window model, not unrolled)."""
+    return any(
+        isinstance(layer, keras.layers.RNN | keras.layers.LSTM | keras.layers.GRU)
+        and not layer.unroll
+        for layer in model.layers
+    )
+
+
+def _loop_16x8(converter: tf.lite.TFLiteConverter, representative: Callable) -> bytes:
+    """A WHILE-loop model with int8 weights and 16-bit activations.
+
+    The converter's 16x8 mode goes through the old quantizer, which refuses loops ("Empty
+    min/max for tensor while_cond_arg0"). The MLIR quantizer takes them when asked for
+    QUANTIZED_INT16 after a calibration-only pass, but leaves three things the 16-bit kernels
+    refuse at prepare; _repair_16x8 mends them.
+    """
+    from tensorflow.lite.python import convert as tflite_convert
+    from tensorflow.lite.toco import types_pb2
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+    content = tflite_convert.mlir_quantize(
+        calibrated,
+        disable_per_channel=True,
+        fully_quantize=True,
+        inference_type=types_pb2.QUANTIZED_INT16,
+        input_data_type=tf.int16,
+        output_data_type=tf.int16,
+    )
+    return _repair_16x8(content)
+
+
+# The TFLite runtime each (op, version) of a 16-bit loop needs, from TFLite's
+# tools/versioning/runtime_version.cc: the converter's figure for the file (2.15.0, for
+# FULLY_CONNECTED version 11) no longer holds once _repair_16x8 has made that version 4.
+LOOP_OP_RUNTIME = {
+    ("FULLY_CONNECTED", 4): "1.14.0",
+    ("FILL", 3): "2.5.0",
+    ("TRANSPOSE", 5): "2.4.0",
+    ("GATHER", 4): "2.4.0",
+    ("SLICE", 4): "2.4.0",
+    ("SPLIT", 4): "2.3.0",
+    ("MUL", 4): "2.3.0",
+    ("LOGISTIC", 3): "2.3.0",
+    ("TANH", 3): "2.3.0",
+    ("CONCATENATION", 3): "2.3.0",
+    ("DEQUANTIZE", 3): "1.15.0",
+    ("QUANTIZE", 2): "1.15.0",
+    ("WHILE", 1): "1.15.0",
+    ("PACK", 1): "1.11.0",
+    ("SHAPE", 1): "1.10.0",
+    ("EXPAND_DIMS", 1): "1.10.0",
+    ("STRIDED_SLICE", 1): "1.6.0",
+    ("ADD", 1): "1.5.0",
+    ("LESS", 1): "1.14.0",
+    ("LOGICAL_AND", 1): "1.11.0",
+}
+
+
+def _min_runtime_version(model: object) -> str | None:
+    """The file's minimum TFLite runtime by LOOP_OP_RUNTIME, or None if an op is not listed."""
+    from tensorflow.lite.python.schema_py_generated import BuiltinOperator
+
+    names = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+    need = []
+    for code in model.operatorCodes:
+        key = (names.get(max(code.builtinCode, code.deprecatedBuiltinCode)), code.version)
+        if key not in LOOP_OP_RUNTIME:
+            return None
+        need.append(tuple(int(p) for p in LOOP_OP_RUNTIME[key].split(".")))
+    return ".".join(map(str, max(need)))
+
+
+def _repair_16x8(content: bytes) -> bytes:
+    """Make the MLIR quantizer's 16x8 loop loadable: every int16 tensor gets zero point 0 (its
+    values move by at most one step, ~3e-5), an int8 constant feeding a 16-bit op other than a
+    FULLY_CONNECTED (the LSTM bias, for an ADD) becomes int16, and LOGISTIC and TANH outputs get
+    the fixed scale 1/32768 their int16 kernels require. A 16-bit FULLY_CONNECTED's int32 bias
+    becomes int64, as TFLite's own 16x8 mode writes it: that is version 4 of the op, which
+    tflite-runtime 2.14 has (the int32 form is version 11; it moved forecasts by 2e-4)."""
+    from tensorflow.lite.python.schema_py_generated import BuiltinOperator, TensorType
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    int16 = TensorType.INT16
+    for graph in model.subgraphs:
+        for t in graph.tensors:
+            q = t.quantization
+            if t.type == int16 and q is not None and q.zeroPoint is not None:
+                q.zeroPoint = [0] * len(q.zeroPoint)
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            opcode = max(code.builtinCode, code.deprecatedBuiltinCode)
+            outputs = [graph.tensors[o] for o in op.outputs if o >= 0]
+            if not any(t.type == int16 for t in outputs):
+                continue
+            if opcode in (BuiltinOperator.LOGISTIC, BuiltinOperator.TANH):
+                outputs[0].quantization.scale = [1 / 32768]
+            if opcode == BuiltinOperator.FULLY_CONNECTED:
+                bias = graph.tensors[op.inputs[2]] if len(op.inputs) > 2 else None
+                if op.inputs[-1] >= 0 and bias is not None and bias.type == TensorType.INT32:
+                    buffer = model.buffers[bias.buffer]
+                    buffer.data = np.frombuffer(bytes(buffer.data), "<i4").astype("<i8").tobytes()
+                    bias.type = TensorType.INT64
+                    code.version = 4
+                continue
+            for t in (graph.tensors[i] for i in op.inputs if i >= 0):
+                data = model.buffers[t.buffer].data
+                if t.type == TensorType.INT8 and data is not None and len(data):
+                    scale, zero = t.quantization.scale[0], t.quantization.zeroPoint[0]
+                    values = (np.frombuffer(bytes(data), np.int8) - zero) * scale
+                    step = max(float(np.abs(values).max()), 1e-12) / 32767
+                    model.buffers[t.buffer].data = np.round(values / step).astype("<i2").tobytes()
+                    t.type = int16
+                    t.quantization.scale, t.quantization.zeroPoint = [step], [0]
+    version = _min_runtime_version(model)
+    for entry in model.metadata or []:
+        if version and entry.name in (b"min_runtime_version", "min_runtime_version"):
+            data = model.buffers[entry.buffer].data
+            model.buffers[entry.buffer].data = version.encode().ljust(len(data), b"\0")
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -214,6 +214,13 @@ def info(args: argparse.Namespace) -> int:
         f"{model['normalization']['center']:.6g}, anomaly above "
         + ", ".join(f"{v:.3g} ({k})" for k, v in model.get("anomaly_threshold", {}).items())
     )
+    if "test_mse" in model:
+        mse = model["test_mse"]
+        print(
+            f"  test MSE: window mode {mse['window']:.3g}, step mode {mse['step']:.3g} "
+            f"(step files from {model.get('step_weights', 'model.keras')}); "
+            f"stream runs {model['best_mode']} mode unless --mode says otherwise"
+        )
     for name in names:
         e = find_entry(folder / name)
         p = e.info.get("parity", {})
@@ -327,8 +334,9 @@ def main() -> int:
     s.add_argument(
         "--mode",
         choices=("window", "step"),
-        help="with a folder: window (default: the model as trained, a window per "
-        "sample) or step (one cell update per sample, the state carries the history)",
+        help="with a folder: window (a window per sample) or step (one cell update per "
+        "sample, the state carries the history); default: the more accurate of the two for "
+        "this model, measured at export (`info` shows both)",
     )
     s.add_argument("--backend", choices=BACKENDS, help="force an interpreter")
     s.add_argument(

@@ -13,7 +13,7 @@ import numpy as np
 
 from .backends import TFLITE_BACKENDS, TensorInfo, default_backend, open_backend, version_of
 from .errors import UserError
-from .manifest import MODES, Entry, check_runtime, find_entry, verify
+from .manifest import MODES, Entry, check_runtime, find_entry, read_manifest, verify
 from .windows import Normalization
 
 # integer tensor types: their limits and numpy type
@@ -185,10 +185,16 @@ def load(
     backend: str | None = None,
     threads: int = 1,
 ) -> Forecaster | StepForecaster:
-    """A window or step forecaster: a file is what it is; a folder takes `mode` (default window)."""
+    """A window or step forecaster: a file is what it is; a folder takes `mode`, by default the
+    one the export found more accurate for this model (the manifest's best_mode)."""
     if mode not in (None, *MODES):
         raise UserError(f"unknown mode {mode!r}: choose {' or '.join(MODES)}")
     path = Path(path)
-    entry = find_entry(path, variant, (mode or "window") if path.is_dir() else None)
+    if path.is_dir() and mode is None:
+        manifest = read_manifest(path)
+        mode = manifest["model"].get("best_mode", "window")
+        if not any(f.get("mode", "window") == mode for f in manifest["files"]):
+            mode = None  # only the other mode was exported
+    entry = find_entry(path, variant, mode if path.is_dir() else None)
     cls = {"window": Forecaster, "step": StepForecaster}[mode or entry.info.get("mode", "window")]
     return cls(entry, backend, threads)  # a file of the other mode is refused with a clear message

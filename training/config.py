@@ -30,6 +30,13 @@ class TrainConfig:
         },
     )
     epochs: int = field(default=20, metadata={"help": "training epochs"})
+    stream_epochs: int = field(
+        default=10,
+        metadata={
+            "help": "epochs tuning a copy of the model on long sequences for the step files "
+            "(0: the step files use the window weights)"
+        },
+    )
     batch_size: int = field(default=32, metadata={"help": "minibatch size"})
     seed: int = field(default=1234, metadata={"help": "seed for weights, shuffling, data"})
     out: Path = field(default=Path("artifacts"), metadata={"help": "output folder"})
@@ -42,6 +49,8 @@ class TrainConfig:
         for name in ("window", "units", "layers", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.stream_epochs < 0:
+            raise UserError("--stream-epochs must be 0 (no tuning) or more")
         if self.sequence_length < 0:
             raise UserError("--sequence-length must be 0 (windows) or a number of samples")
         if not 0 < self.test_fraction < 1 or not 0 <= self.validation_split < 1:

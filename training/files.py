@@ -10,6 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+STREAM_FILE = "stream.keras"  # the weights tuned for step mode, when tuning helped
+
+
+def step_weights_file(artifacts: Path) -> Path:
+    """The Keras file the step files are made from: the weights training tuned for streaming
+    when it did (model.json names it), else the window model's."""
+    meta = json.loads((artifacts / "model.json").read_text())
+    return artifacts / ((meta.get("stream") or {}).get("file") or "model.keras")
+
 
 @contextmanager
 def staged(out: Path) -> Iterator[Path]:

@@ -15,9 +15,10 @@ import tensorflow as tf
 
 from .config import TrainConfig
 from .data import Split, load_series, sequences, split
-from .files import staged, write_json
+from .files import STREAM_FILE, staged, write_json
 from .model import build_model
 from .plots import plot_history, plot_predictions
+from .streaming import stream_forecasts, tune_for_streaming
 
 CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
 SKILL_WARNING = 0.1  # below this skill against persistence, training warns
@@ -122,6 +123,9 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
     )
     if fit_model is not model:
         model.set_weights(fit_model.get_weights())
+    stream_model, stream_info = None, {}
+    if cfg.stream_epochs and not cfg.sequence_length:  # a sequence-trained model needs none
+        stream_model, stream_info = tune_for_streaming(model, sp.train_series, cfg, say)
     seconds = time.perf_counter() - t0
 
     n_val = int(len(sp.x_train) * cfg.validation_split)  # keras takes the last part as validation
@@ -134,6 +138,13 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
     }
     metrics |= skill_metrics(sp, metrics["test_mse"])
+    tuned = stream_model is not None
+    if not tuned:  # the step files will run the window weights
+        stream_model = build_model(cfg, sequences=True)
+        stream_model.set_weights(model.get_weights())
+    z = sp.norm.apply(series.values).astype(np.float32)
+    step_pred = stream_forecasts(stream_model, z[:-1])[sp.test_start - 1 :]
+    metrics["step_test_mse"] = mse_in_data_units(sp, step_pred, sp.y_test)
     val_residuals = (
         sp.norm.invert(predict(model, val_x)) - sp.norm.invert(val_y) if n_val else np.zeros(0)
     )
@@ -158,6 +169,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
             "seconds": round(seconds, 2),
         },
         "metrics": metrics,
+        "stream": stream_info | {"file": STREAM_FILE if tuned else None},
         "residuals": {
             "val_std": float(np.std(val_residuals)) if n_val else None,
             "val_abs_q999": float(np.quantile(np.abs(val_residuals), 0.999)) if n_val else None,
@@ -171,6 +183,10 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
     calib = np.unique(np.linspace(0, len(sp.x_train) - 1, CALIBRATION_WINDOWS).astype(int))
     with staged(cfg.out) as tmp:
         model.save(tmp / "model.keras")
+        if tuned:  # the tuned weights in the window model's shape, as export expects
+            step_weights = build_model(cfg)
+            step_weights.set_weights(stream_model.get_weights())
+            step_weights.save(tmp / STREAM_FILE)
         write_json(tmp / "model.json", meta)
         np.savez(
             tmp / "windows.npz",
@@ -178,7 +194,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
             test_y=sp.y_test,
             test_pred=test_pred.astype(np.float32),
             calib_x=sp.x_train[calib],
-            series=sp.norm.apply(series.values).astype(np.float32),
+            series=z,
         )
         if plots:
             title = f"{cfg.cell.upper()} x{cfg.layers} ({cfg.units}) on {series.source}"
@@ -190,11 +206,19 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
                 f"{title}: test MSE {metrics['test_mse']:.3g}, skill {skill} "
                 "vs repeating the last value",
             )
+    if not tuned:  # an earlier run's tuned weights no longer belong to this model
+        (cfg.out / STREAM_FILE).unlink(missing_ok=True)
     say(
         f"test MSE {metrics['test_mse']:.3e} (data units; repeating the last value: "
         f"{metrics['baseline_mse']:.3e}, skill {skill}), {model.count_params()} params, "
-        f"{seconds:.1f}s -> {cfg.out}/ (model.keras, model.json, windows.npz"
+        f"{seconds:.1f}s -> {cfg.out}/ (model.keras, {STREAM_FILE + ', ' if tuned else ''}"
+        "model.json, windows.npz"
         f"{', history.png, predictions.png' if plots else ''})"
+    )
+    say(
+        f"step mode: test MSE {metrics['step_test_mse']:.3e} over the whole stream from a zero "
+        f"state ({metrics['step_test_mse'] / metrics['test_mse']:.2f}x window mode), "
+        + (f"weights tuned for streaming -> {STREAM_FILE}" if tuned else "window weights")
     )
     warning = skill_warning(sp, metrics)
     if warning:

@@ -68,13 +68,14 @@ def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
         inp, out = it.get_input_details()[0], it.get_output_details()[0]
         pred = []
         for window in x:
-            if inp["dtype"] == np.int8:
+            if inp["dtype"] != np.float32:  # int8, or int16 where 8 bits could not hold
                 s, z = inp["quantization"]
-                window = np.clip(np.round(window / s) + z, -128, 127).astype(np.int8)
+                q = np.iinfo(inp["dtype"])
+                window = np.clip(np.round(window / s) + z, q.min, q.max).astype(inp["dtype"])
             it.set_tensor(inp["index"], window[None])
             it.invoke()
             y = it.get_tensor(out["index"]).astype(np.float64)
-            if out["dtype"] == np.int8:
+            if out["dtype"] != np.float32:
                 s, z = out["quantization"]
                 y = (y - z) * s
             pred.append(y.item())
@@ -103,6 +104,28 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
     # tflite-runtime 2.14 must be able to run the dynamic-range file (FULLY_CONNECTED v9, not v12)
     assert files["dynamic_int8"]["min_runtime_version"] == "2.3.0"
     assert all("min_runtime_version" in f for f in manifest["files"] if f["format"] == "tflite")
+
+
+def test_step_files_are_made_from_the_weights_tuned_for_streaming(test_artifacts):
+    """Issue 13: step files follow stream.keras, not the window model; the manifest says which
+    mode forecasts better, and the runtime runs that one by default."""
+    from export.step import sequence_model
+    from runtime import load
+
+    folder = test_artifacts / "lstm"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
+    model = manifest["model"]
+    assert model["step_weights"] == "stream.keras"
+    assert model["test_mse"] == report["keras_test_mse"]
+    assert model["best_mode"] == min(model["test_mse"], key=model["test_mse"].get)
+    series = np.load(folder / "windows.npz")["series"][:300]
+    stream = load(folder, "float32", "step").run_stream(series)
+    for name, near in (("stream.keras", True), ("model.keras", False)):
+        seq = sequence_model(keras.saving.load_model(folder / name, compile=False))
+        want = seq.predict(series[None, :, None], verbose=0).reshape(-1)
+        assert (np.abs(stream - want).max() <= 1e-5) == near, name
+    assert load(folder).mode == model["best_mode"]
 
 
 def test_report_shows_every_file_with_its_bound(test_artifacts):

@@ -13,7 +13,7 @@ import tty
 import numpy as np
 import pytest
 
-from runtime import Forecaster, Stream
+from runtime import Forecaster, Stream, load
 from tests.conftest import REPO, run_module
 
 
@@ -24,8 +24,9 @@ def samples(lstm_dir):
     return f.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:120]).tolist()
 
 
-def api_predictions(folder, values, variant="float32"):
-    stream = Stream(Forecaster.load(folder, variant))
+def api_predictions(folder, values, variant="float32", mode=None):
+    """The API's forecasts; by default in the mode `stream` runs (the manifest's best_mode)."""
+    stream = Stream(load(folder, variant, mode))
     return [stream.push(v) for v in values]
 
 
@@ -102,7 +103,7 @@ def test_stdin_one_number_per_line_as_jsonl(lstm_dir, samples):
         "anomaly": False,
         "out_of_range": False,
     }
-    expected = api_predictions(lstm_dir, samples[:60], "int8")
+    expected = api_predictions(lstm_dir, samples[:60], "int8", "window")
     np.testing.assert_allclose([r["prediction"] for r in rows[49:]], expected[49:], rtol=1e-9)
 
 
@@ -190,9 +191,10 @@ def test_a_corrupt_model_is_refused_before_anything_streams(lstm_dir, tmp_path):
 
     folder = tmp_path / "m"
     shutil.copytree(lstm_dir, folder)
-    data = bytearray((folder / "model_float32.tflite").read_bytes())
+    default = folder / load(lstm_dir).entry.path.name  # the file `stream` would run
+    data = bytearray(default.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (folder / "model_float32.tflite").write_bytes(bytes(data))
+    default.write_bytes(bytes(data))
     res = run_module("runtime", "stream", "--model", str(folder), "--input", "sim", "--count", "5")
     assert res.returncode == 2 and res.stdout == ""
     assert "does not match its sha256" in res.stderr and "Traceback" not in res.stderr

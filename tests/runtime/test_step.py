@@ -127,8 +127,11 @@ def test_anomaly_flags_catch_spikes_with_few_false_alarms(test_artifacts, mode, 
         stream.push(value)
         flags[i] = stream.anomaly
     judged = np.arange(len(x)) > m.window  # a forecast exists for these samples
+    # The two forecasts after a spike are made from it and miss too: the same event, not a false
+    # alarm (every flag off a spike was one of these, measured on both modes).
+    echo = np.roll(spikes, 1) | np.roll(spikes, 2)
     caught = flags[spikes & judged].mean()
-    false_alarms = flags[~spikes & judged].mean()
+    false_alarms = flags[~spikes & ~echo & judged].mean()
     assert (spikes & judged).sum() >= 40
     assert caught >= 0.95, caught
     assert false_alarms <= 0.01, false_alarms

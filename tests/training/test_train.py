@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import run_module
 
 pytestmark = pytest.mark.tensorflow
-TINY = ["--rows", "400", "--units", "8", "--epochs", "2"]
+TINY = ["--rows", "400", "--units", "8", "--epochs", "2", "--stream-epochs", "1"]
 
 
 def train(out, *args):
@@ -30,7 +30,14 @@ def test_training_writes_model_metadata_windows_and_plots(tmp_path):
     lstm_params = 4 * (8 * (8 + 1) + 8)  # four gates: input and recurrent kernels, bias
     assert meta["model"] == {"cell": "lstm", "units": 8, "layers": 1, "params": lstm_params + 9}
     assert meta["data"]["rows"] == 400 and len(meta["data"]["sha256"]) == 64
-    assert set(meta["metrics"]) == {"train_mse", "val_mse", "test_mse", "baseline_mse", "skill"}
+    assert set(meta["metrics"]) == {
+        "train_mse",
+        "val_mse",
+        "test_mse",
+        "baseline_mse",
+        "skill",
+        "step_test_mse",
+    }
     assert {"epochs", "batch_size", "seed", "seconds"} <= set(meta["training"])
     assert {"tensorflow", "keras", "numpy"} <= set(meta["versions"])
     w = np.load(tmp_path / "windows.npz")
@@ -98,3 +105,31 @@ def test_sequence_training_gives_a_window_model_with_the_same_layers(tmp_path):
     meta = json.loads((tmp_path / "model.json").read_text())
     assert meta["training"]["sequence_length"] == 100
     assert np.load(tmp_path / "windows.npz")["test_pred"].shape == (70,)
+
+
+def test_step_weights_are_tuned_for_streaming_and_scored_over_the_whole_stream(tmp_path):
+    """Issue 13: a copy tuned on long sequences makes the step files; model.json says so."""
+    import keras
+
+    res = train(tmp_path, "--stream-epochs", "3")
+    meta = json.loads((tmp_path / "model.json").read_text())
+    tuning = meta["stream"]
+    assert tuning["file"] == "stream.keras" and res.stdout.count("stream tuning ") == 4
+    assert tuning["val_stream_mse_after"] < tuning["val_stream_mse_before"]
+    # step_test_mse: the tuned weights run over the whole stream from a zero state
+    tuned = keras.saving.load_model(tmp_path / "stream.keras", compile=False)
+    w = np.load(tmp_path / "windows.npz")
+    cfg = tuned.get_config()
+    cfg["layers"][0]["config"]["batch_shape"] = [None, None, 1]
+    cfg["layers"][1]["config"]["return_sequences"] = True
+    seq = keras.Sequential.from_config(cfg)
+    seq.set_weights(tuned.get_weights())
+    stream = seq.predict(w["series"][None, :-1, None], verbose=0).reshape(-1)
+    s = meta["normalization"]["scale"]
+    test = stream[meta["data"]["test_start"] - 1 :]
+    mse = np.mean(((test - w["test_y"]) * s) ** 2)
+    assert meta["metrics"]["step_test_mse"] == pytest.approx(mse, rel=1e-3)
+    # without tuning the step files use the window weights, and the old tuned file goes
+    train(tmp_path, "--stream-epochs", "0")
+    assert json.loads((tmp_path / "model.json").read_text())["stream"]["file"] is None
+    assert not (tmp_path / "stream.keras").exists()
