@@ -14,7 +14,7 @@ CLASSIC_VENV := .venv-classic
 SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream bench pi-check quant-table clean distclean setup
+.PHONY: help train export test lint format stream bench pi-check quant-table target-table clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure sp
 
 quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weather, NAB) -> the README's table (10 min)
 	$(VENV)/bin/python -m export.table
+
+target-table: $(VENV)/.stamp ## train each series for each target (level, change) -> the README's table (10 min)
+	$(VENV)/bin/python -m training.targets
 
 pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## run the runtime on an emulated Raspberry Pi OS arm64 (root; PI=pi5 for a Cortex-A76)
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4)

@@ -74,6 +74,14 @@ class References:
     norm: Normalization  # model units <-> data units
     state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
+    test_last: np.ndarray | None  # the sample before each test target (data units), if saved
+
+    def levels(self, y: np.ndarray) -> np.ndarray:
+        """Outputs for the test targets (model units) -> forecasts of the samples (data units):
+        a change model's step is added to the last sample."""
+        return (
+            self.norm.invert(y) if self.test_last is None else self.norm.forecast(y, self.test_last)
+        )
 
     def step_test_predictions(self, stream_pred: np.ndarray) -> np.ndarray:
         """The forecasts a stream made for the test targets (made one sample before each)."""
@@ -127,6 +135,9 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         norm=norm,
         state_names=state_names(stepper),
         step_model=step_model(stepper),
+        test_last=windows["values"][test_start + norm.lead - 1 : -1]
+        if "values" in windows
+        else None,
     )
 
 

@@ -133,11 +133,11 @@ def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> No
     done = [r for r in rows if "entry" in r]
     colors = {r["file"]: f"C{i % 10}" for i, r in enumerate(done)}
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.8), width_ratios=(3, 3, 2))
-    ax1.plot(norm.invert(refs.y_test), color="black", linewidth=3, label="truth", alpha=0.3)
-    ax1.plot(norm.invert(refs.ref.window), color="black", linewidth=1, label="Keras (window)")
+    ax1.plot(refs.levels(refs.y_test), color="black", linewidth=3, label="truth", alpha=0.3)
+    ax1.plot(refs.levels(refs.ref.window), color="black", linewidth=1, label="Keras (window)")
     for r in done:
         ax1.plot(
-            norm.invert(r["predictions"]),
+            refs.levels(r["predictions"]),
             linewidth=0.8,
             color=colors[r["file"]],
             linestyle="--" if r["mode"] == "window" else ":",

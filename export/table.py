@@ -2,8 +2,8 @@
 
 `python -m export.table` (make quant-table) trains the default model on the seed's sine, the
 sensor signal, the weather series and the two NAB series beside the repository (../shared/data),
-exports each, and writes the variant x series table to OUT/table.md and into README.md between
-its quant-table markers.
+as training/targets.py defines them, exports each, and writes the variant x series table to
+OUT/table.md and into README.md between its quant-table markers.
 """
 
 from __future__ import annotations
@@ -15,19 +15,13 @@ import time
 from pathlib import Path
 
 from runtime.errors import ArgumentParser, run_cli
+from training.files import write_between_markers
+from training.targets import available, series_args
 
 from .variants import VARIANTS
 
 REPO = Path(__file__).resolve().parent.parent
-NAB = REPO.parent / "shared" / "data"
-SERIES = {
-    "sine": [],
-    "sensor": ["--data", "sensor"],
-    "weather": ["--data", "weather"],
-    "NAB ambient": ["--data", str(NAB / "ambient_temperature_system_failure.csv")],
-    "NAB EC2": ["--data", str(NAB / "ec2_request_latency_system_failure.csv")],
-}
-MARKERS = ("<!-- quant-table:start -->", "<!-- quant-table:end -->")
+QUANT_SERIES = ["sine", "sensor", "weather", "NAB ambient", "NAB EC2"]
 
 
 def run(out: Path, names: list[str]) -> dict[str, dict]:
@@ -35,7 +29,7 @@ def run(out: Path, names: list[str]) -> dict[str, dict]:
     manifests = {}
     for i, name in enumerate(names, 1):
         folder = out / name.replace(" ", "-").lower()
-        args = SERIES[name] + (["--column", "value"] if name.startswith("NAB") else [])
+        args = series_args(name)
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name}: training and exporting into {folder}/", flush=True)
         train = [sys.executable, "-m", "training", "--out", str(folder), *args]
@@ -67,13 +61,6 @@ def markdown(manifests: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_readme(readme: Path, table: str) -> None:
-    """Replace the table between the README's quant-table markers."""
-    text = readme.read_text()
-    start, end = (text.index(m) for m in MARKERS)
-    readme.write_text(text[: start + len(MARKERS[0])] + "\n" + table + text[end:])
-
-
 def main() -> int:
     """Parse options, run every series, write the table."""
     parser = ArgumentParser(
@@ -85,16 +72,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("build/quant-table"), help="work folder")
     parser.add_argument("--readme", type=Path, default=REPO / "README.md", help="README to update")
     parser.add_argument(
-        "--series", action="append", choices=list(SERIES), help="only these (repeatable)"
+        "--series", action="append", choices=QUANT_SERIES, help="only these (repeatable)"
     )
     args = parser.parse_args()
-    if not NAB.is_dir():
-        print(f"note: {NAB} is missing; the NAB series are left out", file=sys.stderr)
-    names = [n for n in args.series or SERIES if NAB.is_dir() or not n.startswith("NAB")]
-    table = markdown(run(args.out, names))
+    table = markdown(run(args.out, available(args.series or QUANT_SERIES)))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(table)
-    write_readme(args.readme, table)
+    write_between_markers(args.readme, "quant-table", table)
     print(table + f"-> {args.out}/table.md and {args.readme}")
     return 0
 

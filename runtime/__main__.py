@@ -164,7 +164,7 @@ def stream(args: argparse.Namespace) -> int:
             anomalies = (
                 np.atleast_1d(st.anomaly).tolist() if st.residual is not None else [False] * n
             )
-            outside = model.norm.out_of_range(sample.values).tolist()
+            outside = np.atleast_1d(st.out_of_range).tolist()
             out.row(
                 counts["read"],
                 list(zip(sample.values, preds, residuals, anomalies, outside, strict=True)),
@@ -208,10 +208,16 @@ def info(args: argparse.Namespace) -> int:
     manifest = read_manifest(folder)
     names = [f["file"] for f in manifest["files"]] if target.is_dir() else [target.name]
     model = manifest["model"]
+    norm = model["normalization"]
     print(
         f"{folder}/: {model['cell'].upper()} x{model['layers']} ({model['units']} units), "
-        f"window {model['window']}, data = model * {model['normalization']['scale']:.6g} + "
-        f"{model['normalization']['center']:.6g}, anomaly above "
+        f"window {model['window']}, "
+        + (
+            "forecasts the step to the next sample: step"
+            if norm.get("target") == "change"
+            else "data"
+        )
+        + f" = model * {norm['scale']:.6g} + {norm['center']:.6g}, anomaly above "
         + ", ".join(f"{v:.3g} ({k})" for k, v in model.get("anomaly_threshold", {}).items())
     )
     if "test_mse" in model:

@@ -104,11 +104,16 @@ class Forecaster(LoadedModel):
         return out
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Next-sample forecasts in data units for windows in data units, (n, window) -> (n,)."""
+        """Next-sample forecasts in data units for windows in data units, (n, history) -> (n,):
+        history is `window` samples, one more for a change model (its inputs are steps)."""
         windows = np.asarray(windows, dtype=np.float64)
-        if windows.shape[-1] != self.window and windows.shape[-2:] != (self.window, 1):
-            raise UserError(f"windows must have {self.window} samples, got shape {windows.shape}")
-        return self.norm.invert(self.predict_model_units(self.norm.apply(windows)))
+        need = self.window + self.norm.lead
+        if windows.shape[-1] == 1 and windows.ndim > 1 and windows.shape[-2] == need:
+            windows = windows[..., 0]
+        if windows.shape[-1] != need:
+            raise UserError(f"windows must have {need} samples, got shape {windows.shape}")
+        y = self.predict_model_units(self.norm.inputs(windows))
+        return self.norm.forecast(y, windows.reshape(-1, need)[:, -1])
 
 
 class StepForecaster(LoadedModel):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from .errors import UserError
 from .signals import SensorSignal
 from .windows import Normalization
@@ -164,17 +166,25 @@ def simulated(
 ) -> Iterator[Sample]:
     """The seeded synthetic sensor, optionally paced at `rate` samples per second.
 
-    With `norm`, its clean signal fills SIM_FILL of the model's training range (its spikes go
-    beyond), so a demo shows forecasts rather than the range guard.
+    With `norm`, its clean signal fills SIM_FILL of the model's training range (for a change
+    model, the range of its steps; its spikes go beyond), so a demo shows forecasts rather than
+    the range guard.
     """
     chunk = 4096
     signal = SensorSignal()
     scale = SIM_FILL / signal.half_range
+    if norm is not None and norm.lead:  # fill the range of the steps instead
+        clean = signal.generate(chunk, seed=seed, spikes=False)
+        scale = SIM_FILL / float(np.abs(np.diff(clean)).max())
     start = time.monotonic()
     n = 0
     while count is None or n < count:
         values = signal.generate(chunk, seed=seed, start=n)
-        if norm is not None:
+        if norm is not None and norm.lead:
+            values = (values - signal.offset) * scale * norm.scale + norm.center * np.arange(
+                n, n + chunk
+            )
+        elif norm is not None:
             values = norm.invert((values - signal.offset) * scale)
         for v in values:
             if count is not None and n >= count:

@@ -6,16 +6,18 @@ import numpy as np
 
 from .errors import UserError
 from .forecaster import Forecaster, StepForecaster
-from .windows import WindowBuffer
+from .windows import RANGE_MARGIN, WindowBuffer
 
 
 class Stream:
     """Samples in, next-sample forecasts out, for one sensor or several sharing one model.
 
-    push() returns None until `window` samples have arrived, then a forecast per push: a float for
-    one sensor, an array of `sensors` floats for several (one invoke for all of them). After each
-    push, `residual` is the sample minus the forecast made for it and `anomaly` says whether that
-    exceeds the threshold from the validation residuals stored in the manifest.
+    push() returns None until `window` samples have arrived (one more for a change model, whose
+    inputs are the steps between samples), then a forecast per push: a float for one sensor, an
+    array of `sensors` floats for several (one invoke for all of them). After each push,
+    `residual` is the sample minus the forecast made for it, `anomaly` says whether that exceeds
+    the threshold from the validation residuals stored in the manifest, and `out_of_range`
+    whether the model's input lies more than RANGE_MARGIN beyond its training range.
     """
 
     def __init__(
@@ -25,6 +27,7 @@ class Stream:
         self.sensors = sensors
         self.threshold = threshold if threshold is not None else model.anomaly_threshold
         self._center, self._scale = model.norm.center, model.norm.scale
+        self._lead = model.norm.lead
         self._step = isinstance(model, StepForecaster)
         self._buf = WindowBuffer(model.window, sensors)
         self.reset()
@@ -37,8 +40,17 @@ class Stream:
             x = sample
         else:  # an int, a numpy scalar or a one-element array
             x = float(np.asarray(sample, dtype=np.float64).reshape(()))
-        z = (x - self._center) / self._scale
         self.count += 1
+        if self._lead:  # a change model: its input is the step from the previous sample
+            previous, self._previous = self._previous, x
+            if previous is None:
+                self._residual(x)
+                self.out_of_range = False if self.sensors == 1 else np.zeros(self.sensors, bool)
+                return None
+            z = (x - previous - self._center) / self._scale
+        else:
+            z = (x - self._center) / self._scale
+        self.out_of_range = (abs(z) if self.sensors == 1 else np.abs(z)) > 1 + RANGE_MARGIN
         if self._step:
             y, self._state = self.model.step_model_units(z, self._state)
         else:
@@ -50,13 +62,14 @@ class Stream:
                 else None
             )
         self._residual(x)
-        if self.count < self.model.window:
+        if self.count < self.model.window + self._lead:
             self._last = None
             return None
+        base = self._center + (x if self._lead else 0.0)  # a change model adds its step
         if self.sensors == 1:
-            self._last = float(y[0]) * self._scale + self._center
+            self._last = float(y[0]) * self._scale + base
         else:
-            self._last = y * self._scale + self._center
+            self._last = y * self._scale + base
         return self._last
 
     def _residual(self, x: float | np.ndarray) -> None:
@@ -77,7 +90,9 @@ class Stream:
         self._buf.reset()
         self._state = self.model.zero_state(self.sensors) if self._step else None
         self._last: np.ndarray | None = None
+        self._previous: float | np.ndarray | None = None  # the last sample, for a change model
         self.residual: float | np.ndarray | None = None
+        self.out_of_range: bool | np.ndarray = False
         self.anomaly: bool | np.ndarray = False
 
     def get_state(self) -> dict:
@@ -94,6 +109,7 @@ class Stream:
             "count": self.count,
             "memory": memory,
             "last": None if self._last is None else np.atleast_1d(self._last).tolist(),
+            "previous": None if self._previous is None else np.atleast_1d(self._previous).tolist(),
         }
 
     def set_state(self, state: dict) -> None:
@@ -113,5 +129,7 @@ class Stream:
             for row in state["memory"]:
                 self._buf.push(np.array(row))
         self.count = state["count"]
-        last = state["last"]
+        last, previous = state["last"], state.get("previous")
         self._last = None if last is None else last[0] if self.sensors == 1 else np.array(last)
+        if previous is not None:
+            self._previous = previous[0] if self.sensors == 1 else np.array(previous)

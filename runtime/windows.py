@@ -11,41 +11,70 @@ import numpy as np
 RANGE_MARGIN = 0.1
 
 
+TARGETS = ("level", "change")  # the model forecasts the next sample, or its step from the last
+
+
 @dataclass(frozen=True)
 class Normalization:
-    """Min-max scaling fitted on the training split: the training range maps to [-1, 1].
+    """How samples become the model's inputs and its outputs become forecasts.
 
+    The model sees a series in model units: the samples themselves (target "level") or the step
+    from each sample to the next ("change"), min-max scaled so the training range maps to [-1, 1].
     A fixed model range suits tanh cells and int8 quantization; the seed's sine is left unchanged.
+    A change model forecasts the next step and adds it to the last sample, so it can follow a
+    series that leaves the range its levels were trained on.
     """
 
     center: float
     scale: float
+    target: str = "level"
 
     @classmethod
-    def fit(cls, series: np.ndarray) -> Normalization:
-        """Fit on a 1-D series; a constant series keeps unit scale instead of dividing by zero."""
+    def fit(cls, series: np.ndarray, target: str = "level") -> Normalization:
+        """Fit on a 1-D model series (see model_series); a constant series keeps unit scale."""
         lo, hi = float(np.min(series)), float(np.max(series))
-        return cls(center=(hi + lo) / 2, scale=(hi - lo) / 2 if hi > lo else 1.0)
+        return cls(center=(hi + lo) / 2, scale=(hi - lo) / 2 if hi > lo else 1.0, target=target)
 
     @classmethod
     def from_dict(cls, d: dict) -> Normalization:
         """Read the `normalization` entry of model.json or manifest.json."""
-        return cls(center=float(d["center"]), scale=float(d["scale"]))
+        return cls(float(d["center"]), float(d["scale"]), d.get("target", "level"))
 
     def to_dict(self) -> dict:
-        """The form stored in model.json and manifest.json: model = (data - center) / scale."""
-        return {"kind": "minmax", "center": self.center, "scale": self.scale}
+        """The form stored in model.json and manifest.json: model = (series - center) / scale."""
+        return {"kind": "minmax", "center": self.center, "scale": self.scale, "target": self.target}
+
+    @property
+    def lead(self) -> int:
+        """Samples in before the model's first input: one for a change model (a step needs two)."""
+        return 1 if self.target == "change" else 0
+
+    @staticmethod
+    def model_series(values: np.ndarray, target: str) -> np.ndarray:
+        """Samples (data units, along the last axis) -> the series the model sees, in data units."""
+        values = np.asarray(values, dtype=np.float64)
+        return np.diff(values, axis=-1) if target == "change" else values
+
+    def inputs(self, values: np.ndarray) -> np.ndarray:
+        """Samples (data units) -> the model's inputs (model units), lead samples fewer."""
+        return self.apply(self.model_series(values, self.target))
+
+    def forecast(self, y: np.ndarray | float, last: np.ndarray | float) -> np.ndarray:
+        """The model's output (model units) and the last sample (data units) -> the forecast of
+        the next sample (data units)."""
+        return self.invert(y) + (np.asarray(last, dtype=np.float64) if self.lead else 0.0)
 
     def apply(self, x: np.ndarray | float) -> np.ndarray:
-        """Data units -> model units."""
+        """Model series, data units -> model units."""
         return (np.asarray(x, dtype=np.float64) - self.center) / self.scale
 
     def invert(self, y: np.ndarray | float) -> np.ndarray:
-        """Model units -> data units."""
+        """Model units -> model series, data units."""
         return np.asarray(y, dtype=np.float64) * self.scale + self.center
 
     def out_of_range(self, x: np.ndarray | float) -> np.ndarray:
-        """True where x lies beyond the training range by more than RANGE_MARGIN of its width."""
+        """True where a model-series value (data units: a sample, or a change model's step) lies
+        beyond the training range by more than RANGE_MARGIN of its half-width."""
         return np.abs(self.apply(x)) > 1.0 + RANGE_MARGIN
 
 

@@ -6,17 +6,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CELLS = ("lstm", "gru")
-BUILTIN_DATA = ("sine", "sensor", "weather")
+TARGET_CHOICES = ("auto", "level", "change")
+BUILTIN_DATA = ("sine", "drift", "sensor", "weather")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a trained model; stored in model.json."""
 
-    data: str = field(default="sine", metadata={"help": "sine | sensor | weather | a CSV path"})
+    data: str = field(
+        default="sine",
+        metadata={
+            "help": "sine | drift | sensor | weather | stocks:MSFT (AMZN, IBM, GOOG, AAPL) | CSV"
+        },
+    )
     column: str | None = field(default=None, metadata={"help": "CSV column to forecast"})
     rows: int | None = field(default=None, metadata={"help": "use only the first N rows"})
     window: int = field(default=50, metadata={"help": "samples per input window"})
+    target: str = field(
+        default="auto",
+        metadata={
+            "help": "what the model forecasts: level (the next sample), change (its step from "
+            "the last one: follows series that leave the training range), or auto (both "
+            "trained, the lower validation MSE kept)",
+            "choices": TARGET_CHOICES,
+        },
+    )
     test_fraction: float = field(default=0.2, metadata={"help": "last fraction held out"})
     validation_split: float = field(default=0.2, metadata={"help": "fraction of train for val"})
     cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": CELLS})
@@ -44,6 +59,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         from runtime.errors import UserError
 
+        if self.target not in TARGET_CHOICES:
+            raise UserError(f"unknown target {self.target!r}: choose {', '.join(TARGET_CHOICES)}")
         if self.cell not in CELLS:
             raise UserError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
         for name in ("window", "units", "layers", "epochs", "batch_size"):

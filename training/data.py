@@ -1,7 +1,8 @@
-"""Series sources (sine, sensor, weather, CSV) and the train/test windows made from them."""
+"""Series sources (sine, drift, sensor, weather, stocks, CSV) and the windows made from them."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from .config import TrainConfig
 
 SENSOR_SAMPLES = 4000
 WEATHER_COLUMN = "temp"
+STOCKS = ("MSFT", "AMZN", "IBM", "GOOG", "AAPL")  # vega_datasets' stocks.csv, monthly prices
 
 
 @dataclass
@@ -47,8 +49,13 @@ class Split:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    test_start: int  # index in the series of the first test target
-    train_series: np.ndarray  # the normalized samples the training windows cover
+    test_start: int  # index in the model series of the first test target
+    train_series: np.ndarray  # the model series (model units) the training windows cover
+    test_last: np.ndarray  # the sample before each test target (data units)
+
+    def levels(self, y: np.ndarray) -> np.ndarray:
+        """Model outputs for the test targets -> forecasts of the samples (data units)."""
+        return self.norm.forecast(y, self.test_last)
 
 
 def sequences(series: np.ndarray, length: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,17 +65,33 @@ def sequences(series: np.ndarray, length: int, stride: int) -> tuple[np.ndarray,
     return x[::stride], y[::stride]
 
 
-def weather_csv() -> Path:
-    """The bundled seattle-temps.csv (hourly temperatures, 2010) from vega_datasets, offline."""
+def vega_csv(name: str) -> Path:
+    """A CSV bundled with vega_datasets (offline)."""
     import vega_datasets
 
-    return Path(vega_datasets.__file__).parent / "_data" / "seattle-temps.csv"
+    return Path(vega_datasets.__file__).parent / "_data" / name
+
+
+def weather_csv() -> Path:
+    """The bundled seattle-temps.csv (hourly temperatures, 2010)."""
+    return vega_csv("seattle-temps.csv")
+
+
+def stock_prices(symbol: str) -> np.ndarray:
+    """One symbol's monthly closing prices from vega_datasets' stocks.csv (2000-2010)."""
+    with vega_csv("stocks.csv").open(newline="") as f:
+        return np.array([float(r["price"]) for r in csv.DictReader(f) if r["symbol"] == symbol])
 
 
 def load_series(cfg: TrainConfig) -> Series:
     """The series named by cfg.data, cut to cfg.rows if given."""
     if cfg.data == "sine":
         series = Series(sine(), "sine", None)
+    elif cfg.data == "drift":  # the sine drifting up by one amplitude: it leaves its range
+        values = sine()
+        series = Series(values + np.linspace(0, 1, len(values)), "drift", None)
+    elif cfg.data.startswith("stocks:") and cfg.data[7:] in STOCKS:
+        series = Series(stock_prices(cfg.data[7:]), cfg.data, "price")
     elif cfg.data == "sensor":
         series = Series(SensorSignal().generate(SENSOR_SAMPLES, seed=cfg.seed), "sensor", None)
     elif cfg.data == "weather":
@@ -76,7 +99,10 @@ def load_series(cfg: TrainConfig) -> Series:
     else:
         path = Path(cfg.data)
         if not path.exists():
-            raise UserError(f"--data {cfg.data!r} is neither sine, sensor, weather nor a file")
+            raise UserError(
+                f"--data {cfg.data!r} is neither sine, drift, sensor, weather, "
+                f"stocks:{'|'.join(STOCKS)} nor a file"
+            )
         series = Series(_csv(path, cfg.column), str(path), cfg.column)
     if cfg.rows:
         series.values = series.values[: cfg.rows]
@@ -96,18 +122,21 @@ def _csv(path: Path, column: str | None) -> np.ndarray:
     return np.array([s.values[0] for s in samples], dtype=np.float64)
 
 
-def split(series: np.ndarray, cfg: TrainConfig) -> Split:
-    """Time-ordered windows; normalization fitted on the samples the training windows cover."""
+def split(values: np.ndarray, cfg: TrainConfig) -> Split:
+    """Time-ordered windows of the model series (the samples, or their steps for cfg.target
+    "change"); normalization fitted on the part the training windows cover."""
+    series = Normalization.model_series(values, cfg.target)
+    lead = len(values) - len(series)
     n_windows = len(series) - cfg.window
     first_test = split_point(n_windows, cfg.test_fraction)
     min_train = max(cfg.batch_size, 10)
     if n_windows < 2 or first_test < min_train or first_test >= n_windows:
-        need = cfg.window + int(np.ceil(min_train / (1 - cfg.test_fraction))) + 1
+        need = cfg.window + int(np.ceil(min_train / (1 - cfg.test_fraction))) + 1 + lead
         raise UserError(
-            f"{len(series)} rows are too few for windows of {cfg.window} and a "
+            f"{len(values)} rows are too few for windows of {cfg.window} and a "
             f"{cfg.test_fraction:.0%} test split: need at least {need} rows"
         )
-    norm = Normalization.fit(series[: first_test + cfg.window])
+    norm = Normalization.fit(series[: first_test + cfg.window], cfg.target)
     z = norm.apply(series).astype(np.float32)
     x, y = make_windows(z, cfg.window)
     test_start = first_test + cfg.window
@@ -119,4 +148,5 @@ def split(series: np.ndarray, cfg: TrainConfig) -> Split:
         y[first_test:],
         test_start,
         z[:test_start],
+        np.asarray(values, np.float64)[test_start + norm.lead - 1 : -1],
     )

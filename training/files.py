@@ -39,3 +39,11 @@ def staged(out: Path) -> Iterator[Path]:
 def write_json(path: Path, data: dict) -> None:
     """Pretty JSON with a trailing newline."""
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def write_between_markers(path: Path, name: str, text: str) -> None:
+    """Replace what lies between `<!-- NAME:start -->` and `<!-- NAME:end -->` in a file."""
+    first, last = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    doc = path.read_text()
+    start, end = doc.index(first), doc.index(last)
+    path.write_text(doc[: start + len(first)] + "\n" + text + doc[end:])

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from runtime.windows import TARGETS
 
 from .config import TrainConfig
 from .data import Split, load_series, sequences, split
@@ -68,9 +72,9 @@ def mse_in_data_units(sp: Split, pred_norm: np.ndarray, y_norm: np.ndarray) -> f
 
 
 def skill_metrics(sp: Split, test_mse: float) -> dict:
-    """The persistence baseline (each test window's last value as the forecast) on the same test
-    targets, and skill = 1 - test MSE / baseline MSE (1: perfect, 0: no better than persistence)."""
-    baseline = mse_in_data_units(sp, sp.x_test[:, -1, 0], sp.y_test)
+    """The persistence baseline (the sample before each test target as its forecast) on the
+    same test targets, and skill = 1 - test MSE / baseline MSE (1: perfect, 0: no better)."""
+    baseline = float(np.mean((sp.test_last - sp.levels(sp.y_test)) ** 2))
     return {"baseline_mse": baseline, "skill": 1 - test_mse / baseline if baseline > 0 else None}
 
 
@@ -92,19 +96,27 @@ def skill_warning(sp: Split, metrics: dict) -> str | None:
     )
 
 
-def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = True) -> dict:
-    """Train, evaluate and write everything into cfg.out; returns the metadata written."""
-    series = load_series(cfg)
-    sp = split(series.values, cfg)
+@dataclass
+class Fit:
+    """A window model trained for one target, and what it was measured on."""
+
+    model: keras.Model
+    sp: Split
+    history: dict
+    val_mse: float | None
+
+
+def fit_window_model(cfg: TrainConfig, values: np.ndarray, say: Callable[[str], None]) -> Fit:
+    """Train the window model for cfg.target on the series' training part."""
+    sp = split(values, cfg)
     seed_everything(cfg.seed)
     model = build_model(cfg)
     say(
-        f"training {cfg.cell} x{cfg.layers} ({cfg.units} units, {model.count_params()} params) "
-        f"on {series.source}: {len(sp.x_train)} train / {len(sp.x_test)} test windows of "
+        f"training {cfg.cell} x{cfg.layers} ({cfg.units} units, {model.count_params()} params), "
+        f"target {cfg.target}: {len(sp.x_train)} train / {len(sp.x_test)} test windows of "
         f"{cfg.window}"
         + (f", fitted on sequences of {cfg.sequence_length}" if cfg.sequence_length else "")
     )
-    t0 = time.perf_counter()
     if cfg.sequence_length:
         # Every step of long sequences is a target: the state learns to carry the history, so
         # the step files forecast as well as the windows do. The window model shares the weights.
@@ -123,18 +135,52 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
     )
     if fit_model is not model:
         model.set_weights(fit_model.get_weights())
+    _, (val_x, val_y) = validation_split(sp, cfg)
+    val_mse = mse_in_data_units(sp, predict(model, val_x), val_y) if len(val_x) else None
+    return Fit(model, sp, hist.history, val_mse)
+
+
+def validation_split(sp: Split, cfg: TrainConfig) -> tuple[tuple, tuple]:
+    """(fit x, fit y), (validation x, y): keras takes the last part of the training windows."""
+    n_val = int(len(sp.x_train) * cfg.validation_split)
+    n_fit = len(sp.x_train) - n_val
+    return (sp.x_train[:n_fit], sp.y_train[:n_fit]), (sp.x_train[n_fit:], sp.y_train[n_fit:])
+
+
+def choose_target(cfg: TrainConfig, values: np.ndarray, say: Callable[[str], None]) -> tuple:
+    """The fit for cfg.target, or with "auto" the one of both targets that validates better;
+    and the validation MSE of each target tried."""
+    targets = TARGETS if cfg.target == "auto" else (cfg.target,)
+    fits = {t: fit_window_model(replace(cfg, target=t), values, say) for t in targets}
+    scores = {t: f.val_mse for t, f in fits.items()}
+    best = min(targets, key=lambda t: math.inf if scores[t] is None else scores[t])
+    if len(fits) > 1:
+        say(
+            "target auto: validation MSE "
+            + ", ".join(f"{t} {v:.3e}" for t, v in scores.items() if v is not None)
+            + f" -> {best}"
+        )
+    return fits[best], scores
+
+
+def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = True) -> dict:
+    """Train, evaluate and write everything into cfg.out; returns the metadata written."""
+    series = load_series(cfg)
+    t0 = time.perf_counter()
+    chosen, target_scores = choose_target(cfg, series.values, say)
+    model, sp, history = chosen.model, chosen.sp, chosen.history
+    asked, cfg = cfg.target, replace(cfg, target=sp.norm.target)
     stream_model, stream_info = None, {}
     if cfg.stream_epochs and not cfg.sequence_length:  # a sequence-trained model needs none
         stream_model, stream_info = tune_for_streaming(model, sp.train_series, cfg, say)
     seconds = time.perf_counter() - t0
 
-    n_val = int(len(sp.x_train) * cfg.validation_split)  # keras takes the last part as validation
-    fit_x, val_x = sp.x_train[: len(sp.x_train) - n_val], sp.x_train[len(sp.x_train) - n_val :]
-    fit_y, val_y = sp.y_train[: len(fit_x)], sp.y_train[len(fit_x) :]
+    (fit_x, fit_y), (val_x, val_y) = validation_split(sp, cfg)
+    n_val = len(val_x)
     test_pred = predict(model, sp.x_test)
     metrics = {
         "train_mse": mse_in_data_units(sp, predict(model, fit_x), fit_y),
-        "val_mse": mse_in_data_units(sp, predict(model, val_x), val_y) if n_val else None,
+        "val_mse": chosen.val_mse,
         "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
     }
     metrics |= skill_metrics(sp, metrics["test_mse"])
@@ -142,7 +188,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
     if not tuned:  # the step files will run the window weights
         stream_model = build_model(cfg, sequences=True)
         stream_model.set_weights(model.get_weights())
-    z = sp.norm.apply(series.values).astype(np.float32)
+    z = sp.norm.inputs(series.values).astype(np.float32)
     step_pred = stream_forecasts(stream_model, z[:-1])[sp.test_start - 1 :]
     metrics["step_test_mse"] = mse_in_data_units(sp, step_pred, sp.y_test)
     val_residuals = (
@@ -152,6 +198,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         "format": "edge-forecaster/1",
         "window": cfg.window,
         "normalization": sp.norm.to_dict(),
+        "target": {"asked": asked, "chosen": cfg.target, "val_mse": target_scores},
         "model": {
             "cell": cfg.cell,
             "units": cfg.units,
@@ -195,13 +242,14 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
             test_pred=test_pred.astype(np.float32),
             calib_x=sp.x_train[calib],
             series=z,
+            values=series.values,  # the samples, data units (the model's series may be steps)
         )
         if plots:
             title = f"{cfg.cell.upper()} x{cfg.layers} ({cfg.units}) on {series.source}"
-            plot_history(hist.history, tmp / "history.png", title)
+            plot_history(history, tmp / "history.png", title)
             plot_predictions(
-                sp.norm.invert(sp.y_test),
-                sp.norm.invert(test_pred),
+                sp.levels(sp.y_test),
+                sp.levels(test_pred),
                 tmp / "predictions.png",
                 f"{title}: test MSE {metrics['test_mse']:.3g}, skill {skill} "
                 "vs repeating the last value",

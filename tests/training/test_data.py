@@ -78,7 +78,11 @@ def test_csv_column_is_read_in_order(tmp_path):
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [
-        (None, ["--column", "x"], "neither sine, sensor, weather nor a file"),
+        (
+            None,
+            ["--column", "x"],
+            "neither sine, drift, sensor, weather, stocks:MSFT|AMZN|IBM|GOOG|AAPL nor a file",
+        ),
         ("a,b\n1,2\n", ["--column", "c"], "column 'c' is not in the CSV; its columns are: a, b"),
         ("a,b\n1,2\n", [], "choose one with --column"),
         ("a\n1\nx\n3\n\n", ["--column", "a"], "line 3: not a number: 'x'; line 5: empty line"),

@@ -10,7 +10,18 @@ import pytest
 from tests.conftest import run_module
 
 pytestmark = pytest.mark.tensorflow
-TINY = ["--rows", "400", "--units", "8", "--epochs", "2", "--stream-epochs", "1"]
+TINY = [
+    "--rows",
+    "400",
+    "--units",
+    "8",
+    "--epochs",
+    "2",
+    "--stream-epochs",
+    "1",
+    "--target",
+    "level",
+]
 
 
 def train(out, *args):
@@ -133,3 +144,32 @@ def test_step_weights_are_tuned_for_streaming_and_scored_over_the_whole_stream(t
     train(tmp_path, "--stream-epochs", "0")
     assert json.loads((tmp_path / "model.json").read_text())["stream"]["file"] is None
     assert not (tmp_path / "stream.keras").exists()
+
+
+def test_auto_target_trains_both_and_keeps_the_one_that_validates_better(tmp_path):
+    res = train(tmp_path, "--data", "drift", "--target", "auto")
+    meta = json.loads((tmp_path / "model.json").read_text())
+    scores = meta["target"]["val_mse"]
+    assert meta["target"]["asked"] == "auto" and set(scores) == {"level", "change"}
+    assert meta["target"]["chosen"] == min(scores, key=scores.get)
+    assert meta["normalization"]["target"] == meta["target"]["chosen"]
+    assert meta["metrics"]["val_mse"] == scores[meta["target"]["chosen"]]
+    assert "target auto: validation MSE level" in res.stdout
+
+
+def test_a_change_model_follows_a_series_out_of_its_training_range(tmp_path):
+    """Issue 13: the sine drifting up by one amplitude; its test part lies above the training
+    range. The model's series is the normalized steps; the skill is far above persistence."""
+    args = ["--data", "drift", "--target", "change", "--units", "16", "--epochs", "6"]
+    res = run_module("training", "--out", str(tmp_path), *args)
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((tmp_path / "model.json").read_text())
+    w = np.load(tmp_path / "windows.npz")
+    norm = meta["normalization"]
+    steps = np.diff(w["values"])
+    np.testing.assert_allclose(w["series"], (steps - norm["center"]) / norm["scale"], atol=1e-6)
+    assert meta["metrics"]["skill"] > 0.5
+    # persistence: the sample before each test target, on the samples themselves
+    start = meta["data"]["test_start"] + 1
+    baseline = np.mean((w["values"][start - 1 : -1] - w["values"][start:]) ** 2)
+    assert meta["metrics"]["baseline_mse"] == pytest.approx(baseline, rel=1e-6)
