@@ -24,11 +24,19 @@ BACKENDS = (
     ("litert", ".venv-device"),
     ("onnxruntime", ".venv-device"),
     ("tflite-runtime", ".venv-classic"),
+    ("numpy", ".venv-device"),
 )
 # The interpreters are measured in turn, ROUNDS times over: a neighbour's burst on this shared
 # machine then slows one round of each, not all of one interpreter's files.
 ROUNDS = 3
-QUICK_FILES = ("model_float32.tflite", "step_float32.tflite", "model.onnx", "step.onnx")
+QUICK_FILES = (
+    "model_float32.tflite",
+    "step_float32.tflite",
+    "model.onnx",
+    "step.onnx",
+    "model_numpy.npz",
+    "step_numpy.npz",
+)
 
 
 def run_json(python: Path, *args: str, timeout: float = 900) -> dict:
@@ -152,7 +160,9 @@ def main() -> int:
             measured[backend].append(run_json(python, "bench.worker", str(folder), backend, *extra))
     results["backends"] = [best_round(runs) for runs in measured.values()]
     for backend, python in envs:
-        probe = "model.onnx" if backend == "onnxruntime" else "model_float32.tflite"
+        probe = {"onnxruntime": "model.onnx", "numpy": "model_numpy.npz"}.get(
+            backend, "model_float32.tflite"
+        )
         say(f"cold start of a runtime process on {backend} ...")
         results["cold_start"][backend] = cold_starts(
             python, "runtime", folder, probe, 1 if args.quick else 5

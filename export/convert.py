@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from runtime import cells as numpy_cells
 from training.files import step_weights_file
 
 from . import cells, onnx, step, stress, tflite
@@ -33,6 +34,8 @@ def convert_to(key: str, artifacts: Path, out: Path) -> None:
     variant = BY_KEY[key]
     source = step_weights_file(artifacts) if variant.mode == "step" else artifacts / "model.keras"
     model = keras.saving.load_model(source, compile=False)
+    if variant.format == "numpy":
+        return numpy_weights(model, variant.mode, out)
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
     if variant.mode == "step":
@@ -76,6 +79,24 @@ def convert_to(key: str, artifacts: Path, out: Path) -> None:
             src = Path(tmp) / "float.onnx"
             src.write_bytes(onnx.convert(model))
             onnx.quantize_weights(src, out)
+
+
+def numpy_weights(model: keras.Model, mode: str, out: Path) -> None:
+    """The trained weights as runtime/cells.py reads them (Keras's layout, default activations)."""
+    layers = []
+    for layer in step.rnn_layers(model):
+        cfg = layer.get_config()
+        if (cfg["activation"], cfg["recurrent_activation"], cfg.get("reset_after", True)) != (
+            "tanh",
+            "sigmoid",
+            True,
+        ):
+            raise ValueError(f"{layer.name}: runtime/cells.py runs only the default activations")
+        layers.append(
+            ("lstm" if isinstance(layer, keras.layers.LSTM) else "gru", *layer.get_weights())
+        )
+    window = model.input_shape[1]
+    numpy_cells.save_weights(out, mode, window, layers, model.layers[-1].get_weights())
 
 
 def best_int8_window(model: keras.Model, calib: np.ndarray, tolerance: float) -> bytes:

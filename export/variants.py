@@ -11,7 +11,7 @@ class Variant:
 
     name: str  # the quantization: float32, float16, dynamic_int8, int8, onnx, onnx_dynamic_int8
     mode: str  # "window": a whole window per call; "step": one sample and the state per call
-    format: str  # "tflite" | "onnx"
+    format: str  # "tflite" | "onnx" | "numpy"
     filename: str
     tolerance: float  # max absolute deviation from Keras, in normalized model units
     about: str
@@ -35,6 +35,10 @@ class Variant:
 
 
 _DYN = "dynamic-range int8 weights (loads in tflite-runtime 2.14)"
+_NUMPY = (
+    "the float32 weights, run by runtime/cells.py with numpy alone: where no interpreter wheel "
+    "exists (32-bit Pi OS)"
+)
 _INT8 = (
     "full-integer int8, int8 inputs and outputs, calibrated on training data and its stretched "
     "copies out to the range margin; built from Keras's cells or fused ones, whichever is closer "
@@ -88,5 +92,7 @@ VARIANTS: tuple[Variant, ...] = (
         activation_bits=16,
     ),
     Variant("onnx", "step", "onnx", "step.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
+    Variant("numpy", "window", "numpy", "model_numpy.npz", 1e-5, _NUMPY, None),
+    Variant("numpy", "step", "numpy", "step_numpy.npz", 1e-5, _NUMPY, None),
 )
 BY_KEY = {v.key: v for v in VARIANTS}

@@ -1,4 +1,5 @@
-"""Interpreters behind one small interface: ai-edge-litert, tflite-runtime or onnxruntime.
+"""Interpreters behind one small interface: ai-edge-litert, tflite-runtime, onnxruntime, or
+numpy alone for the float32 weights files (runtime/cells.py), where no interpreter is installed.
 
 Each backend is imported only when chosen, so a device needs just the one it uses.
 """
@@ -19,18 +20,24 @@ import numpy as np
 from .errors import UserError
 
 # the interpreters that run each format, preferred first
-FORMAT_BACKENDS = {"tflite": ("litert", "tflite-runtime"), "onnx": ("onnxruntime",)}
+FORMAT_BACKENDS = {
+    "tflite": ("litert", "tflite-runtime"),
+    "onnx": ("onnxruntime",),
+    "numpy": ("numpy",),
+}
 TFLITE_BACKENDS = FORMAT_BACKENDS["tflite"]
-BACKENDS = (*TFLITE_BACKENDS, "onnxruntime")
+BACKENDS = (*TFLITE_BACKENDS, "onnxruntime", "numpy")
 PACKAGES = {
     "litert": "ai-edge-litert",
     "tflite-runtime": "tflite-runtime",
     "onnxruntime": "onnxruntime",
+    "numpy": "numpy",
 }  # what to pip install
 MODULES = {
     "litert": "ai_edge_litert",
     "tflite-runtime": "tflite_runtime",
     "onnxruntime": "onnxruntime",
+    "numpy": "numpy",
 }  # what to import
 
 
@@ -141,7 +148,36 @@ class OnnxBackend:
         return self._sess.run(None, dict(zip(self._names, feeds, strict=True)))
 
 
-Backend = TFLiteBackend | OnnxBackend
+class NumpyBackend:
+    """A weights file (.npz) run by runtime/cells.py with numpy alone (any batch)."""
+
+    def __init__(self, path: Path, name: str = "numpy", threads: int = 1) -> None:
+        from .cells import Recurrent
+
+        self.name, self.version = "numpy", np.__version__
+        try:
+            self._model = Recurrent(path)
+        except (OSError, ValueError, KeyError) as e:
+            raise UserError(f"cannot load {path.name} ({e}): re-export the model") from None
+        m = self._model
+        if m.mode == "window":
+            self.inputs = [TensorInfo("window", (-1, m.window, 1), "float32")]
+            self.outputs = [TensorInfo("forecast", (-1, 1), "float32")]
+        else:
+            names, sizes = m.state_names(), m.state_sizes()
+            states = [TensorInfo(n, (-1, k), "float32") for n, k in zip(names, sizes, strict=True)]
+            self.inputs = [TensorInfo("x", (-1, 1), "float32"), *states]
+            self.outputs = [TensorInfo("forecast", (-1, 1), "float32"), *states]
+
+    def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
+        """Outputs for inputs, float32 like a float32 interpreter's (float64 inside)."""
+        if self._model.mode == "window":
+            return [self._model.windows(feeds[0]).astype(np.float32)]
+        y, states = self._model.step(feeds[0], list(feeds[1:]))
+        return [y.astype(np.float32), *(s.astype(np.float32) for s in states)]
+
+
+Backend = TFLiteBackend | OnnxBackend | NumpyBackend
 
 
 def available(name: str) -> bool:
@@ -163,7 +199,10 @@ def default_backend(fmt: str) -> str:
         if available(name):
             return name
     wanted = " or ".join(PACKAGES[c] for c in candidates)
-    raise UserError(f"no interpreter for {fmt} files is installed: pip install {wanted}")
+    raise UserError(
+        f"no interpreter for {fmt} files is installed: pip install {wanted}, or run the "
+        "numpy files (--variant numpy), which need numpy alone"
+    )
 
 
 def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1) -> Backend:
@@ -175,7 +214,7 @@ def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1
         raise UserError(f"{path.name} is a {fmt} file; backend {name} cannot run it")
     if not available(name):
         raise UserError(f"backend {name} is not installed: pip install {PACKAGES[name]}")
-    cls = OnnxBackend if fmt == "onnx" else TFLiteBackend
+    cls = {"onnx": OnnxBackend, "numpy": NumpyBackend}.get(fmt, TFLiteBackend)
     return cls(path, name, threads)
 
 

@@ -71,6 +71,13 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def default_variant() -> str:
+    """float32, or numpy where no TFLite interpreter is installed (a 32-bit Pi, say)."""
+    from .backends import TFLITE_BACKENDS, available
+
+    return "float32" if any(available(b) for b in TFLITE_BACKENDS) else "numpy"
+
+
 def find_entry(target: Path, variant: str | None = None, mode: str | None = None) -> Entry:
     """The manifest entry for a model file, or for a variant (default float32) in a folder."""
     target = Path(target)
@@ -90,7 +97,7 @@ def find_entry(target: Path, variant: str | None = None, mode: str | None = None
                 "with this manifest; re-export, or pass a listed file"
             )
     else:
-        wanted = variant or "float32"
+        wanted = variant or default_variant()
         matches = [
             f
             for f in files

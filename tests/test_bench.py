@@ -24,7 +24,8 @@ def test_quick_benchmark_measures_every_interpreter_and_keras(test_artifacts, tm
     assert res.returncode == 0, res.stderr
     r = json.loads((tmp_path / "results.json").read_text())
     backends = {b["backend"] for b in r["backends"]}
-    expected = {"litert", "onnxruntime"} if (REPO / ".venv-device").exists() else set()
+    device = {"litert", "onnxruntime", "numpy"}
+    expected = device if (REPO / ".venv-device").exists() else set()
     expected |= {"tflite-runtime"} if (REPO / ".venv-classic").exists() else set()
     assert backends == expected and expected
     for b in r["backends"]:

@@ -28,6 +28,8 @@ def runnable(folder: Path, mode: str | None = None) -> list[tuple[str, str]]:
             continue
         if f["format"] == "onnx":
             pairs += [(f["file"], "onnxruntime")] if HAS_ONNX else []
+        elif f["format"] == "numpy":
+            pairs += [(f["file"], "numpy")]  # numpy alone: every environment runs these
         else:
             pairs += [(f["file"], b) for b in TFLITE_BACKENDS]
     return pairs
