@@ -14,7 +14,7 @@ CLASSIC_VENV := .venv-classic
 SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream bench pi-check quant-table target-table clean distclean setup
+.PHONY: help train export test lint format stream bench pi-check quant-table target-table wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,13 +66,16 @@ quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weathe
 target-table: $(VENV)/.stamp ## train each series for each target (level, change) -> the README's table (10 min)
 	$(VENV)/bin/python -m training.targets
 
-pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## run the runtime on an emulated Raspberry Pi OS arm64 (root; PI=pi5 for a Cortex-A76)
-	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4)
+pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## run the runtime on an emulated Raspberry Pi OS arm64 (root; PI=pi5: Cortex-A76; PI_OS=trixie)
+	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)
 
 # Small real models, trained and exported once per source change, shared by every test run.
 $(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES)
 	$(VENV)/bin/python -m tests.make_artifacts $(TEST_ARTIFACTS)
 	@touch $@
+
+wheel: $(VENV)/.stamp ## the runtime alone as a wheel -> dist/ (pip install ...whl[litert] on a device)
+	$(VENV)/bin/python -m release
 
 lint: $(VENV)/.stamp ## ruff check and format check
 	$(VENV)/bin/ruff check .
@@ -84,11 +87,15 @@ format: $(VENV)/.stamp ## apply ruff's fixes and formatting
 
 test: lint $(TEST_ARTIFACTS)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## lint, then every test in the three environments
 	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest
-	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(DEVICE_VENV)/bin/python -m pytest tests/runtime
+	@# the device environment runs the runtime tests against the installed wheel, not the sources
+	$(DEVICE_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
+	  $$($(VENV)/bin/python -m release --out build/wheel)
+	EDGE_RUNTIME=edge_forecaster_runtime EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) \
+	  $(DEVICE_VENV)/bin/python -m pytest tests/runtime
 	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(CLASSIC_VENV)/bin/python -m pytest tests/runtime
 
 clean: ## remove artifacts and build outputs (keeps the environments)
-	rm -rf $(ARTIFACTS) build .pytest_cache .ruff_cache
+	rm -rf $(ARTIFACTS) build dist .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -not -path './.venv*' -exec rm -rf {} +
 
 distclean: clean ## also remove the virtual environments

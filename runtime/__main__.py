@@ -313,9 +313,10 @@ def positive(kind: type) -> Callable[[str], float]:
 def main() -> int:
     """Parse the command line and run a subcommand."""
     parser = ArgumentParser(
-        prog="python -m runtime",
+        # `python -m runtime` from the source tree, `edge-forecast` from the installed wheel
+        prog="edge-forecast" if __package__ != "runtime" else "python -m runtime",
         description="Run exported forecasters on a device: numpy and one interpreter "
-        "(ai-edge-litert, tflite-runtime or onnxruntime), no TensorFlow.",
+        "(ai-edge-litert, tflite-runtime or onnxruntime) or none, no TensorFlow.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser(
@@ -397,5 +398,10 @@ def main() -> int:
     return args.run(args)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script `edge-forecast` of the runtime wheel (see release/)."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,25 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
+# The runtime under test: the source tree's `runtime`, or (EDGE_RUNTIME=edge_forecaster_runtime,
+# as `make test` runs them once) the package installed from the wheel. Every `runtime` import of
+# the tests, and every `python -m runtime` they start, then goes to the installed package.
+RUNTIME = os.environ.get("EDGE_RUNTIME", "runtime")
+PROG = "python -m runtime" if RUNTIME == "runtime" else "edge-forecast"
+
+
+def _alias(name: str) -> None:
+    """Make `import runtime[.x]` import the installed package `name`[.x]."""
+    package = importlib.import_module(name)
+    assert "site-packages" in package.__file__, f"{name} is not installed: {package.__file__}"
+    sys.modules["runtime"] = package
+    for module in pkgutil.iter_modules(package.__path__):
+        full = importlib.import_module(f"{name}.{module.name}")
+        sys.modules[f"runtime.{module.name}"] = full
+
+
+if RUNTIME != "runtime":
+    _alias(RUNTIME)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,7 +61,7 @@ def run_module(
 ) -> subprocess.CompletedProcess:
     """Run `python -m module args` from the repo root, capturing text output."""
     return subprocess.run(
-        [sys.executable, "-m", module, *args],
+        [sys.executable, "-m", RUNTIME if module == "runtime" else module, *args],
         input=stdin,
         text=True,
         capture_output=True,

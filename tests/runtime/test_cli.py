@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from runtime import Forecaster, Stream, load
-from tests.conftest import REPO, run_module
+from tests.conftest import PROG, REPO, RUNTIME, run_module
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def api_predictions(folder, values, variant="float32", mode=None):
 
 def start_stream(model, *args):
     """`python -m runtime stream --model MODEL ARGS` running in the background, text pipes."""
-    cmd = [sys.executable, "-m", "runtime", "stream", "--model", str(model), *args]
+    cmd = [sys.executable, "-m", RUNTIME, "stream", "--model", str(model), *args]
     return subprocess.Popen(
         cmd, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -151,7 +151,7 @@ def test_sim_source_streams_count_samples(lstm_dir):
 
 
 def test_closed_stdout_ends_quietly(lstm_dir):
-    cmd = f"{sys.executable} -m runtime stream --model {lstm_dir} --input sim | head -n 3"
+    cmd = f"{sys.executable} -m {RUNTIME} stream --model {lstm_dir} --input sim | head -n 3"
     res = subprocess.run(
         ["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=REPO, timeout=60
     )
@@ -221,7 +221,7 @@ def test_ctrl_c_ends_with_the_summary(lstm_dir):
 
 def run_bytes(model, data: bytes, *args):
     """`python -m runtime stream` fed raw bytes on stdin (text mode could not send them)."""
-    cmd = [sys.executable, "-m", "runtime", "stream", "--model", str(model), *args]
+    cmd = [sys.executable, "-m", RUNTIME, "stream", "--model", str(model), *args]
     res = subprocess.run(cmd, cwd=REPO, input=data, capture_output=True, timeout=120)
     return res.returncode, res.stdout.decode(), res.stderr.decode("utf-8", "replace")
 
@@ -267,7 +267,7 @@ def test_help_and_refused_option_values():
         assert res.returncode == 2 and res.stdout == ""
         assert res.stderr == (
             f"error: argument {option}: expected a number above 0, got {value!r} "
-            "(see python -m runtime stream --help)\n"
+            f"(see {PROG} stream --help)\n"
         )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from runtime import Forecaster, Stream, UserError, load
-from tests.conftest import REPO
+from tests.conftest import REPO, RUNTIME
 
 from .conftest import MODELS, TFLITE_BACKENDS, manifest_files, runnable
 
@@ -115,12 +115,12 @@ def test_tflite_runtime_214_runs_every_tflite_file_it_is_offered(test_artifacts)
 def test_runtime_never_imports_tensorflow(lstm_dir):
     code = f"""
 import sys
-from runtime import Forecaster, Stream
+from {RUNTIME} import Forecaster, Stream
 f = Forecaster.load({str(lstm_dir)!r}, "float32")
 s = Stream(f)
 for i in range(60):
     s.push(float(i % 7) / 7)
-import runtime.__main__, runtime.sources
+import {RUNTIME}.__main__, {RUNTIME}.sources
 bad = sorted(m for m in sys.modules
              if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "training", "export"))
 print(",".join(bad) or "clean")

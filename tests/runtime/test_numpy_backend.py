@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from runtime import Stream, load
-from tests.conftest import REPO
+from tests.conftest import REPO, RUNTIME
 
 from .conftest import MODELS
 
@@ -19,10 +19,9 @@ NO_INTERPRETERS = (
     "import sys\n"
     "for name in ('ai_edge_litert', 'tflite_runtime', 'onnxruntime'):\n"
     "    sys.modules[name] = None\n"
-    "from runtime.__main__ import main\n"
-    "from runtime.errors import run_cli\n"
-    "sys.argv = ['python -m runtime', *sys.argv[1:]]\n"
-    "run_cli(main)\n"
+    f"from {RUNTIME}.__main__ import cli\n"
+    "sys.argv = ['runtime', *sys.argv[1:]]\n"
+    "cli()\n"
 )
 
 

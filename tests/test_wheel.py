@@ -1,0 +1,73 @@
+"""The runtime wheel in a fresh environment: `pip install ...whl[litert]` and nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.conftest import REPO
+
+EXAMPLE = """
+import numpy as np
+from edge_forecaster_runtime import Forecaster, Stream
+
+model = Forecaster.load(ARTIFACTS, variant="dynamic_int8")
+stream = Stream(model)
+for reading in np.sin(np.linspace(0, 10, 100)):
+    forecast = stream.push(float(reading))
+print(f"next: {forecast:.3f}")
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    res = subprocess.run(
+        [sys.executable, "-m", "release", "--out", str(out)], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    return out / res.stdout.strip().rsplit("/", 1)[-1]
+
+
+def test_the_wheel_holds_the_runtime_alone_under_its_own_name(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    package = {n.split("/", 1)[1] for n in names if n.startswith("edge_forecaster_runtime/")}
+    assert package == {p.name for p in (REPO / "runtime").glob("*.py")}
+    assert all(n.startswith("edge_forecaster_runtime") for n in names)
+    info = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    meta = zipfile.ZipFile(wheel).read(info)
+    for extra in ("litert", "tflite", "onnx", "serial"):
+        assert f"Provides-Extra: {extra}" in meta.decode()
+
+
+def test_a_fresh_venv_with_the_litert_extra_runs_the_cli_and_the_example(
+    wheel, test_artifacts, tmp_path
+):
+    """From outside the repository: nothing of the source tree can be imported."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
+    res = subprocess.run([*pip, f"{wheel}[litert]"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    lstm = test_artifacts / "lstm"
+    info = subprocess.run(
+        [str(venv / "bin/edge-forecast"), "info", str(lstm)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert info.returncode == 0, info.stderr
+    assert "model_dynamic_int8.tflite" in info.stdout and "runs on litert" in info.stdout
+    example = EXAMPLE.replace("ARTIFACTS", repr(str(lstm)))
+    run = subprocess.run(
+        [str(venv / "bin/python"), "-c", example], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("next: ")
+    usage = subprocess.run(
+        [str(venv / "bin/edge-forecast"), "stream", "--rate", "-1"], capture_output=True, text=True
+    )
+    assert usage.returncode == 2 and "(see edge-forecast stream --help)" in usage.stderr
