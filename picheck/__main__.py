@@ -19,7 +19,16 @@ from runtime.backends import FORMAT_BACKENDS
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
-from .rootfs import CPUS, NeedsRoot, NoEmulation, chroot, ensure_host_tools, ensure_rootfs, mounted
+from .rootfs import (
+    CPUS,
+    PI_OS,
+    NeedsRoot,
+    NoEmulation,
+    chroot,
+    ensure_host_tools,
+    ensure_rootfs,
+    mounted,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # the emulated system's venvs, each from a device requirements file, and which runs what
@@ -31,20 +40,33 @@ GUEST_VENV = {
     "litert": "venv-device",
     "onnxruntime": "venv-device",
     "tflite-runtime": "venv-classic",
+    "numpy": "venv-device",
 }
 HOST_VENV = {
     "litert": ".venv-device",
     "onnxruntime": ".venv-device",
     "tflite-runtime": ".venv-classic",
+    "numpy": ".venv-device",
 }
+# venvs a release cannot have: tflite-runtime's last release (2.14) has wheels up to Python 3.11
+NOT_INSTALLABLE = {
+    "trixie": {
+        "venv-classic": "not installable: tflite-runtime has no wheel for Python 3.13 (its last "
+        "release, 2.14, stops at 3.11)"
+    }
+}
+# The emulated Pi runs the runtime as a device would: installed from the wheel, no source tree
+GUEST_MODULE = "edge_forecaster_runtime"
 SAMPLES = 2000  # streamed through every file on the host and the Pi: enough to see int8 rounding
 # a real series' model whose parity `runtime verify` checks on the Pi too (when make test built it)
 REAL_SERIES_MODEL = REPO / "build" / "test-artifacts" / "nab"
 
 
-def stream_cmd(python: str, model: str, backend: str, source: str) -> list[str]:
+def stream_cmd(
+    python: str, model: str, backend: str, source: str, module: str = "runtime"
+) -> list[str]:
     """The runtime CLI streaming `source` (sim or a file of samples) through one file."""
-    args = f"-m runtime stream --backend {backend} --count {SAMPLES} --format jsonl".split()
+    args = f"-m {module} stream --backend {backend} --count {SAMPLES} --format jsonl".split()
     return [python, *args, "--model", model, "--input", source]
 
 
@@ -70,11 +92,13 @@ def write_samples(artifacts: Path, path: Path) -> str:
     return str(path)
 
 
-def verify_runs(folder: str, python_of: dict[str, str], run: object) -> dict:
+def verify_runs(
+    folder: str, python_of: dict[str, str], run: object, module: str = "runtime"
+) -> dict:
     """`runtime verify --json` in each venv: {(file, backend): parity dict}."""
     out = {}
     for venv in dict.fromkeys(python_of.values()):
-        proc = run([venv, "-m", "runtime", "verify", folder, "--json"])
+        proc = run([venv, "-m", module, "verify", folder, "--json"])
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
                 r = json.loads(line)
@@ -123,13 +147,16 @@ def outcome(proc: subprocess.CompletedProcess) -> tuple[str, list[float] | None]
     return f"failed: exit {proc.returncode}: {(err or ['no message'])[-1][:120]}", None
 
 
-def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object) -> None:
-    """Copy the runtime, its tests and the files in; build the venvs from the device files."""
+def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object, venvs: dict) -> None:
+    """Copy the runtime's wheel, its tests and the files in; build the venvs from the device
+    files and install the wheel into each."""
+    from release.__main__ import build
+
     work = root / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    for name in ("runtime", "tests"):
-        shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    wheel = build(work / "dist").name
     for f in (
         "pyproject.toml",
         "requirements-device.txt",
@@ -147,7 +174,7 @@ def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object) -> None:
         for ln in (REPO / "requirements-test.txt").read_text().splitlines()
         if ln.startswith("pytest")
     )
-    for venv, reqs in GUEST_VENVS.items():
+    for venv, reqs in venvs.items():
         stamp = root / "opt" / venv / ".stamp"
         want = (REPO / reqs).read_text() + pytest_pin
         if stamp.exists() and stamp.read_text() == want:
@@ -166,6 +193,11 @@ def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object) -> None:
             )
         stamp.write_text(want)
         say(f"  {time.perf_counter() - t0:.0f}s")
+    for venv in venvs:
+        install = f"/opt/{venv}/bin/pip install -q --no-deps --force-reinstall /work/dist/{wheel}"
+        proc = chroot(root, cpu, install)
+        if proc.returncode != 0:
+            raise UserError(f"installing {wheel} in the emulated Pi failed: {proc.stderr[-600:]}")
 
 
 def guest_tests(root: Path, cpu: str) -> tuple[str, bool]:
@@ -174,7 +206,7 @@ def guest_tests(root: Path, cpu: str) -> tuple[str, bool]:
     proc = chroot(
         root,
         cpu,
-        "cd /work && EDGE_TEST_ARTIFACTS=build/test-artifacts "
+        f"cd /work && EDGE_RUNTIME={GUEST_MODULE} EDGE_TEST_ARTIFACTS=build/test-artifacts "
         "/opt/venv-device/bin/python -m pytest -q -p no:cacheprovider tests/runtime",
     )
     out = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
@@ -217,6 +249,13 @@ def main() -> int:
         help="pi4: Cortex-A72 (default); pi5: Cortex-A76",
     )
     parser.add_argument(
+        "--os",
+        choices=sorted(PI_OS),
+        default="bookworm",
+        help="the Debian release under Raspberry Pi OS: trixie (today's, Python 3.13) or "
+        "bookworm (Python 3.11, the default)",
+    )
+    parser.add_argument(
         "--skip-tests",
         action="store_true",
         help="only stream the files, do not run the runtime's tests",
@@ -229,10 +268,12 @@ def main() -> int:
     cpu = CPUS[args.cpu]
     t_start = time.perf_counter()
     ensure_host_tools(say)
-    root = ensure_rootfs(say)
+    root = ensure_rootfs(say, args.os)
+    missing = NOT_INSTALLABLE.get(args.os, {})
+    venvs = {v: reqs for v, reqs in GUEST_VENVS.items() if v not in missing}
     lines, failures = [], 0
     with mounted(root), ThreadPoolExecutor(1) as pool:
-        prepare_guest(root, cpu, artifacts, say)
+        prepare_guest(root, cpu, artifacts, say, venvs)
         # the tests and the streams each keep one core busy: together they take about as long
         # as the tests alone
         tests = None if args.skip_tests else pool.submit(guest_tests, root, cpu)
@@ -250,6 +291,11 @@ def main() -> int:
         scale = manifest["model"]["normalization"]["scale"]
         for f in files:
             for backend in FORMAT_BACKENDS[f["format"]]:
+                if GUEST_VENV[backend] in missing:
+                    table.append(
+                        f"| {f['file']} | {backend} | {missing[GUEST_VENV[backend]]} | | | |"
+                    )
+                    continue
                 t0 = time.perf_counter()
                 proc = chroot(
                     root,
@@ -261,6 +307,7 @@ def main() -> int:
                             f"artifacts/{f['file']}",
                             backend,
                             guest_source,
+                            GUEST_MODULE,
                         )
                     ),
                     timeout=600,
@@ -295,7 +342,7 @@ def main() -> int:
             models["NAB ambient (test model)"] = (REAL_SERIES_MODEL, "build/test-artifacts/nab")
         for name, (host_folder, guest_folder) in models.items():
             host_python = {b: str(REPO / v / "bin" / "python") for b, v in HOST_VENV.items()}
-            guest_python = {b: f"/opt/{v}/bin/python" for b, v in GUEST_VENV.items()}
+            guest_python = {b: f"/opt/{v}/bin/python" for b, v in GUEST_VENV.items() if v in venvs}
             on_host = verify_runs(
                 str(host_folder),
                 host_python,
@@ -305,6 +352,7 @@ def main() -> int:
                 guest_folder,
                 guest_python,
                 lambda cmd: chroot(root, cpu, "cd /work && " + " ".join(cmd), timeout=1800),
+                GUEST_MODULE,
             )
             rows, missed = verify_table(name, on_host, on_pi)
             failures += missed
@@ -319,7 +367,8 @@ def main() -> int:
             failures += not ok
             say(line)
     report = [
-        f"# pi-check: Raspberry Pi OS 64-bit user space (Debian 12 arm64) under qemu, {cpu}",
+        f"# pi-check: Raspberry Pi OS 64-bit user space ({args.os}: {PI_OS[args.os]}, arm64) "
+        f"under qemu, {cpu}",
         "",
         *lines,
         "",
@@ -341,8 +390,9 @@ def main() -> int:
         f"Total {time.perf_counter() - t_start:.0f}s.",
         "",
     ]
-    (artifacts / "pi-check.md").write_text("\n".join(report))
-    say(f"-> {artifacts}/pi-check.md ({time.perf_counter() - t_start:.0f}s)")
+    name = "pi-check.md" if args.os == "bookworm" else f"pi-check-{args.os}.md"
+    (artifacts / name).write_text("\n".join(report))
+    say(f"-> {artifacts}/{name} ({time.perf_counter() - t_start:.0f}s)")
     return 1 if failures else 0
 
 

@@ -1,7 +1,7 @@
-"""A cached Debian 12 "bookworm" arm64 root file system run under qemu-user: the Pi's user space.
+"""Cached Debian arm64 root file systems run under qemu-user: the Pi's user space.
 
-Raspberry Pi OS 64-bit is Debian 12 arm64 with Python 3.11 and glibc 2.36, so this is what a
-device application sees, minus the kernel.
+Raspberry Pi OS 64-bit is Debian arm64: 13 "trixie" (Python 3.13) today, 12 "bookworm"
+(Python 3.11, glibc 2.36) before it. Each is what a device application sees, minus the kernel.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from runtime.errors import UserError
 
 CACHE = Path(os.environ.get("PI_CHECK_CACHE", "/var/cache/edge-forecaster"))
-ROOTFS = CACHE / "bookworm-arm64"
+PI_OS = {"bookworm": "Debian 12, Python 3.11", "trixie": "Debian 13, Python 3.13"}
 MIRROR = "http://deb.debian.org/debian"
 PACKAGES = "python3,python3-venv,python3-pip,ca-certificates"
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
@@ -103,14 +103,15 @@ def ensure_qemu(say: object) -> None:
         shutil.copy(t / "x" / "usr/bin/qemu-aarch64", QEMU)
 
 
-def ensure_rootfs(say: object) -> Path:
-    """Build the root file system once (about a minute), then reuse it from the cache."""
-    if (ROOTFS / ".ready").exists():
-        return ROOTFS
-    say(f"building a bookworm arm64 root file system in {ROOTFS} (once) ...")
-    if ROOTFS.exists():
-        unmount(ROOTFS)
-        shutil.rmtree(ROOTFS)
+def ensure_rootfs(say: object, pi_os: str = "bookworm") -> Path:
+    """Build the root file system of a Debian release once (about a minute), then reuse it."""
+    root = CACHE / f"{pi_os}-arm64"
+    if (root / ".ready").exists():
+        return root
+    say(f"building a {pi_os} arm64 root file system in {root} (once) ...")
+    if root.exists():
+        unmount(root)
+        shutil.rmtree(root)
     CACHE.mkdir(parents=True, exist_ok=True)
     # --foreign downloads natively; unpacking the .debs on the host replaces the emulated
     # second stage (5 minutes) with a few seconds
@@ -120,19 +121,19 @@ def ensure_rootfs(say: object) -> Path:
         "--foreign",
         "--variant=minbase",
         f"--include={PACKAGES}",
-        "bookworm",
-        str(ROOTFS),
+        pi_os,
+        str(root),
         MIRROR,
     )
-    for deb in sorted((ROOTFS / "var/cache/apt/archives").glob("*.deb")):
-        run("dpkg-deb", "-x", str(deb), str(ROOTFS))
-    proc_dir = ROOTFS / "proc"  # debootstrap makes it a link to the host's /proc in a container
+    for deb in sorted((root / "var/cache/apt/archives").glob("*.deb")):
+        run("dpkg-deb", "-x", str(deb), str(root))
+    proc_dir = root / "proc"  # debootstrap makes it a link to the host's /proc in a container
     if proc_dir.is_symlink():
         proc_dir.unlink()
     for d in ("proc", "sys", "dev", "work", "tmp"):
-        (ROOTFS / d).mkdir(exist_ok=True)
-    (ROOTFS / ".ready").touch()
-    return ROOTFS
+        (root / d).mkdir(exist_ok=True)
+    (root / ".ready").touch()
+    return root
 
 
 def unmount(root: Path) -> None:

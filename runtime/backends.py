@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import os
 import platform
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -213,9 +214,20 @@ def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1
     if name not in backends_for(fmt):
         raise UserError(f"{path.name} is a {fmt} file; backend {name} cannot run it")
     if not available(name):
-        raise UserError(f"backend {name} is not installed: pip install {PACKAGES[name]}")
+        raise UserError(f"backend {name} is not installed: {install_hint(name)}")
     cls = {"onnx": OnnxBackend, "numpy": NumpyBackend}.get(fmt, TFLiteBackend)
     return cls(path, name, threads)
+
+
+def install_hint(name: str) -> str:
+    """How to get a backend here: pip install it, unless no wheel exists for this Python."""
+    if name == "tflite-runtime" and sys.version_info >= (3, 12):
+        return (
+            "tflite-runtime has no wheel for Python 3.12 or later (its last release, 2.14, "
+            "stops at 3.11; Raspberry Pi OS trixie has 3.13): use ai-edge-litert "
+            "(pip install ai-edge-litert), which runs the same files"
+        )
+    return f"pip install {PACKAGES[name]}"
 
 
 def version_of(name: str) -> str:

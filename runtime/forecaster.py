@@ -11,7 +11,14 @@ from typing import Self
 
 import numpy as np
 
-from .backends import TFLITE_BACKENDS, TensorInfo, default_backend, open_backend, version_of
+from .backends import (
+    TFLITE_BACKENDS,
+    TensorInfo,
+    available,
+    default_backend,
+    open_backend,
+    version_of,
+)
 from .errors import UserError
 from .manifest import MODES, Entry, check_runtime, find_entry, read_manifest, verify
 from .windows import Normalization
@@ -50,7 +57,7 @@ class LoadedModel:
             )
         verify(entry)
         name = backend or default_backend(entry.format)
-        if name in TFLITE_BACKENDS:
+        if name in TFLITE_BACKENDS and available(name):  # open_backend explains a missing one
             check_runtime(entry, name, version_of(name))
         self.entry = entry
         self.backend = open_backend(entry.path, entry.format, name, threads)

@@ -135,3 +135,15 @@ def test_runtime_sources_import_nothing_from_training_or_export():
         text = path.read_text()
         for name in ("tensorflow", "keras", "training", "export"):
             assert f"import {name}" not in text and f"from {name}" not in text, (path, name)
+
+
+@pytest.mark.skipif("tflite-runtime" in TFLITE_BACKENDS, reason="tflite-runtime is installed")
+def test_asking_for_tflite_runtime_where_it_is_missing_says_what_to_do(lstm_dir):
+    """On Python 3.12+ (Raspberry Pi OS trixie: 3.13) no tflite-runtime wheel exists at all."""
+    with pytest.raises(UserError) as e:
+        load(lstm_dir, "float32", "window", backend="tflite-runtime")
+    if sys.version_info >= (3, 12):
+        assert "no wheel for Python 3.12 or later" in str(e.value)
+        assert "pip install ai-edge-litert" in str(e.value)
+    else:
+        assert str(e.value).endswith("not installed: pip install tflite-runtime")
