@@ -3,7 +3,7 @@
 `python -m export.table` (make quant-table) trains the default model on the seed's sine, the
 sensor signal, the weather series and the two NAB series beside the repository (../shared/data),
 as training/targets.py defines them, exports each, and writes the variant x series table to
-OUT/table.md and into README.md between its quant-table markers.
+OUT/quant-table.md and into README.md between its quant-table markers.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from runtime.errors import ArgumentParser, run_cli
-from training.files import write_between_markers
-from training.targets import available, series_args
+from runtime.errors import run_cli
+from training.targets import series_args, table_main
 
 from .variants import VARIANTS
 
@@ -62,25 +61,16 @@ def markdown(manifests: dict[str, dict]) -> str:
 
 
 def main() -> int:
-    """Parse options, run every series, write the table."""
-    parser = ArgumentParser(
-        prog="python -m export.table",
-        description="Train the default model on each series, export it, and write a table of "
-        "the larger of the max deviation on the test inputs and on the stress inputs, per file "
-        "and series, with the gate's verdict (about 10 minutes).",
+    """Train and export every series, write the table."""
+    return table_main(
+        "python -m export.table",
+        "Train the default model on each series, export it, and write a table of the larger of "
+        "the max deviation on the test inputs and on the stress inputs, per file and series, "
+        "with the gate's verdict (about 10 minutes).",
+        QUANT_SERIES,
+        lambda out, names: markdown(run(out, names)),
+        "quant-table",
     )
-    parser.add_argument("--out", type=Path, default=Path("build/quant-table"), help="work folder")
-    parser.add_argument("--readme", type=Path, default=REPO / "README.md", help="README to update")
-    parser.add_argument(
-        "--series", action="append", choices=QUANT_SERIES, help="only these (repeatable)"
-    )
-    args = parser.parse_args()
-    table = markdown(run(args.out, available(args.series or QUANT_SERIES)))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "table.md").write_text(table)
-    write_between_markers(args.readme, "quant-table", table)
-    print(table + f"-> {args.out}/table.md and {args.readme}")
-    return 0
 
 
 if __name__ == "__main__":

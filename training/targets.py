@@ -2,8 +2,8 @@
 
 Trains the default model on each series once per target and writes one table, series x target:
 test MSE and skill against repeating the last value in window and step mode, step / window, and
-which target `--target auto` keeps (the lower validation MSE). It goes to OUT/targets.md and into
-README.md between its target-table markers.
+which target `--target auto` keeps (the lower validation MSE). It goes to OUT/target-table.md and
+into README.md between its target-table markers.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def series_args(name: str) -> list[str]:
     return SERIES[name] + (["--column", "value"] if name.startswith("NAB") else [])
 
 
-def available(names: list[str] | None) -> list[str]:
-    """The series asked for (default: all) that can be trained here."""
+def available(names: list[str]) -> list[str]:
+    """Those of the series that can be trained here."""
     if not NAB.is_dir():
         print(f"note: {NAB} is missing; the NAB series are left out", file=sys.stderr)
-    return [n for n in names or SERIES if NAB.is_dir() or not n.startswith("NAB")]
+    return [n for n in names if NAB.is_dir() or not n.startswith("NAB")]
 
 
 def run(out: Path, names: list[str]) -> dict[str, dict[str, dict]]:
@@ -83,26 +83,33 @@ def markdown(metas: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    """Parse options, train every series and target, write the table."""
-    parser = ArgumentParser(
-        prog="python -m training.targets",
-        description="Train the default model on each series for each target (level, change) "
-        "and write a table of test MSE and skill against repeating the last value, in window "
-        "and step mode (about 10 minutes).",
-    )
-    parser.add_argument("--out", type=Path, default=Path("build/target-table"), help="work folder")
+def table_main(prog: str, description: str, names: list[str], build, marker: str) -> int:
+    """The command line of a table over series: train into --out, write the table into
+    OUT/MARKER.md and the README between its markers. build(out, names) -> markdown."""
+    parser = ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--out", type=Path, default=Path("build") / marker, help="work folder")
     parser.add_argument("--readme", type=Path, default=REPO / "README.md", help="README to update")
-    parser.add_argument(
-        "--series", action="append", choices=list(SERIES), help="only these (repeatable)"
-    )
+    parser.add_argument("--series", action="append", choices=names, help="only these (repeatable)")
     args = parser.parse_args()
-    table = markdown(run(args.out, available(args.series)))
+    table = build(args.out, available(args.series or names))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "targets.md").write_text(table)
-    write_between_markers(args.readme, "target-table", table)
-    print(table + f"-> {args.out}/targets.md and {args.readme}")
+    (args.out / f"{marker}.md").write_text(table)
+    write_between_markers(args.readme, marker, table)
+    print(table + f"-> {args.out}/{marker}.md and {args.readme}")
     return 0
+
+
+def main() -> int:
+    """Train every series for each target, write the table."""
+    return table_main(
+        "python -m training.targets",
+        "Train the default model on each series for each target (level, change) and write a "
+        "table of test MSE and skill against repeating the last value, in window and step mode "
+        "(about 10 minutes).",
+        list(SERIES),
+        lambda out, names: markdown(run(out, names)),
+        "target-table",
+    )
 
 
 if __name__ == "__main__":
