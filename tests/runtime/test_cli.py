@@ -33,8 +33,15 @@ def api_predictions(folder, values, variant="float32", mode=None):
 def start_stream(model, *args):
     """`python -m runtime stream --model MODEL ARGS` running in the background, text pipes."""
     cmd = [sys.executable, "-m", RUNTIME, "stream", "--model", str(model), *args]
+    # A shell's background job ignores SIGINT and its children inherit that (the runtime keeps
+    # an ignored SIGINT ignored): the stream gets Ctrl-C as a terminal would deliver it.
     return subprocess.Popen(
-        cmd, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        cmd,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
