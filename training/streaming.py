@@ -17,6 +17,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .model import build_model
+from .snap import hold_on_grid, release
 
 SEQUENCE_WINDOWS = 4  # a tuning sequence is this many windows long; the first is warm-up
 MAX_SEQUENCES = 1000  # sequences per epoch, evenly spaced over the training stream
@@ -28,19 +29,37 @@ def stream_forecasts(seq: keras.Model, stream: np.ndarray) -> np.ndarray:
     return seq.predict(stream[None, :, None], verbose=0).reshape(-1)
 
 
+def validation_start(train_series: np.ndarray, cfg: TrainConfig) -> int:
+    """Where the validation part of the training stream starts (the fit part lies before)."""
+    return len(train_series) - int((len(train_series) - cfg.window) * cfg.validation_split)
+
+
+def validation_forecasts(
+    seq: keras.Model, train_series: np.ndarray, cfg: TrainConfig
+) -> np.ndarray:
+    """The sequence model's forecasts of the validation part, streaming the training part."""
+    return stream_forecasts(seq, train_series[:-1])[validation_start(train_series, cfg) - 1 :]
+
+
 def tune_for_streaming(
-    model: keras.Model, train_series: np.ndarray, cfg: TrainConfig, say: Callable[[str], None]
+    model: keras.Model,
+    train_series: np.ndarray,
+    cfg: TrainConfig,
+    say: Callable[[str], None],
+    on_grid: bool = False,
 ) -> tuple[keras.Model | None, dict]:
     """A sequence model holding the tuned weights, or None when tuning did not beat the window
-    weights on the validation part of the training stream; and what was measured."""
+    weights on the validation part of the training stream; and what was measured. on_grid: the
+    large weights stay on the compact files' int8 grid, the others end as float16s (snap.py)."""
     seq = build_model(cfg, sequences=True)
     seq.set_weights(model.get_weights())
-    val_start = len(train_series) - int((len(train_series) - cfg.window) * cfg.validation_split)
+    if on_grid:
+        hold_on_grid(seq)
+    val_start = validation_start(train_series, cfg)
     targets = train_series[val_start:]
 
     def val_mse() -> float:  # stream the whole training part, score its validation tail
-        pred = stream_forecasts(seq, train_series[:-1])[val_start - 1 :]
-        return float(np.mean((pred - targets) ** 2))
+        return float(np.mean((validation_forecasts(seq, train_series, cfg) - targets) ** 2))
 
     fit = train_series[:val_start]
     length = min(SEQUENCE_WINDOWS * cfg.window, len(fit) - 1)
@@ -65,4 +84,6 @@ def tune_for_streaming(
     if best_weights is None:
         return None, info
     seq.set_weights(best_weights)
+    if on_grid:
+        release(seq)
     return seq, info

@@ -22,7 +22,8 @@ from .data import Split, load_series, sequences, split
 from .files import STREAM_FILE, staged, write_json
 from .model import build_model
 from .plots import plot_history, plot_predictions
-from .streaming import stream_forecasts, tune_for_streaming
+from .snap import GRID_EPOCHS, rounding_moves, too_sensitive, train_on_grid
+from .streaming import LEARNING_RATE, stream_forecasts, tune_for_streaming, validation_forecasts
 
 CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
 SKILL_WARNING = 0.1  # below this skill against persistence, training warns
@@ -147,6 +148,37 @@ def validation_split(sp: Split, cfg: TrainConfig) -> tuple[tuple, tuple]:
     return (sp.x_train[:n_fit], sp.y_train[:n_fit]), (sp.x_train[n_fit:], sp.y_train[n_fit:])
 
 
+def round_for_files(
+    model: keras.Model, sp: Split, cfg: TrainConfig, say: Callable[[str], None]
+) -> dict:
+    """Measure how the compact files' rounding of the weights moves the forecasts, in window and
+    step mode; when too far (training/snap.py), train the model onto the files' grids."""
+    (fit_x, fit_y), (val_x, val_y) = validation_split(sp, cfg)
+    seq = build_model(cfg, sequences=True)
+    seq.set_weights(model.get_weights())
+    moves = {
+        "window": rounding_moves(model, lambda: predict(model, val_x)),
+        "step": rounding_moves(seq, lambda: validation_forecasts(seq, sp.train_series, cfg)),
+    }
+    on_grid = any(too_sensitive(m) for m in moves.values())
+    say(
+        "rounding the weights as the compact files do (int8 / float16) moves validation "
+        + ", ".join(f"{k} forecasts {m['int8']:.1e} / {m['float16']:.1e}" for k, m in moves.items())
+        + (": training the model onto those grids" if on_grid else ": weights kept as trained")
+    )
+    info = {"moves": moves, "on_grid": on_grid}
+    if on_grid:
+        model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
+        info |= train_on_grid(
+            model,
+            lambda: model.fit(fit_x, fit_y, batch_size=cfg.batch_size, epochs=1, verbose=0),
+            lambda: mse_in_data_units(sp, predict(model, val_x), val_y),
+            GRID_EPOCHS,
+            say,
+        )
+    return info
+
+
 def choose_target(cfg: TrainConfig, values: np.ndarray, say: Callable[[str], None]) -> tuple:
     """The fit for cfg.target, or with "auto" the one of both targets that validates better;
     and the validation MSE of each target tried."""
@@ -170,17 +202,20 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
     chosen, target_scores = choose_target(cfg, series.values, say)
     model, sp, history = chosen.model, chosen.sp, chosen.history
     asked, cfg = cfg.target, replace(cfg, target=sp.norm.target)
-    stream_model, stream_info = None, {}
-    if cfg.stream_epochs and not cfg.sequence_length:  # a sequence-trained model needs none
-        stream_model, stream_info = tune_for_streaming(model, sp.train_series, cfg, say)
-    seconds = time.perf_counter() - t0
-
     (fit_x, fit_y), (val_x, val_y) = validation_split(sp, cfg)
     n_val = len(val_x)
+    rounding = round_for_files(model, sp, cfg, say) if n_val else {"on_grid": False}
+    stream_model, stream_info = None, {}
+    if cfg.stream_epochs and not cfg.sequence_length:  # a sequence-trained model needs none
+        stream_model, stream_info = tune_for_streaming(
+            model, sp.train_series, cfg, say, on_grid=rounding["on_grid"]
+        )
+    seconds = time.perf_counter() - t0
+
     test_pred = predict(model, sp.x_test)
     metrics = {
         "train_mse": mse_in_data_units(sp, predict(model, fit_x), fit_y),
-        "val_mse": chosen.val_mse,
+        "val_mse": mse_in_data_units(sp, predict(model, val_x), val_y) if n_val else None,
         "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
     }
     metrics |= skill_metrics(sp, metrics["test_mse"])
@@ -217,6 +252,7 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         },
         "metrics": metrics,
         "stream": stream_info | {"file": STREAM_FILE if tuned else None},
+        "rounding": rounding,
         "residuals": {
             "val_std": float(np.std(val_residuals)) if n_val else None,
             "val_abs_q999": float(np.quantile(np.abs(val_residuals), 0.999)) if n_val else None,
