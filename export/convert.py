@@ -83,20 +83,8 @@ def convert_to(key: str, artifacts: Path, out: Path) -> None:
 
 def numpy_weights(model: keras.Model, mode: str, out: Path) -> None:
     """The trained weights as runtime/cells.py reads them (Keras's layout, default activations)."""
-    layers = []
-    for layer in step.rnn_layers(model):
-        cfg = layer.get_config()
-        if (cfg["activation"], cfg["recurrent_activation"], cfg.get("reset_after", True)) != (
-            "tanh",
-            "sigmoid",
-            True,
-        ):
-            raise ValueError(f"{layer.name}: runtime/cells.py runs only the default activations")
-        layers.append(
-            ("lstm" if isinstance(layer, keras.layers.LSTM) else "gru", *layer.get_weights())
-        )
-    window = model.input_shape[1]
-    numpy_cells.save_weights(out, mode, window, layers, model.layers[-1].get_weights())
+    layers, dense = step.layer_weights(model)
+    numpy_cells.save_weights(out, mode, model.input_shape[1], layers, dense)
 
 
 def best_int8_window(model: keras.Model, calib: np.ndarray, tolerance: float) -> bytes:

@@ -19,6 +19,23 @@ def rnn_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in model.layers if isinstance(layer, RNN_TYPES)]
 
 
+def layer_weights(model: keras.Model) -> tuple[list[tuple], tuple]:
+    """(cell, kernel, recurrent, bias) per recurrent layer in Keras's layout, and the head's
+    (kernel, bias): what the numpy and C forecasters run (default activations only)."""
+    layers = []
+    for layer in rnn_layers(model):
+        cfg = layer.get_config()
+        if (cfg["activation"], cfg["recurrent_activation"], cfg.get("reset_after", True)) != (
+            "tanh",
+            "sigmoid",
+            True,
+        ):
+            raise ValueError(f"{layer.name}: only the default activations can be exported")
+        cell = "lstm" if isinstance(layer, keras.layers.LSTM) else "gru"
+        layers.append((cell, *layer.get_weights()))
+    return layers, tuple(model.layers[-1].get_weights())
+
+
 def state_names(model: keras.Model) -> list[str]:
     """One name per state tensor, e.g. ['h0', 'c0', 'h1', 'c1'] for two LSTM layers."""
     names = []
