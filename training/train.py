@@ -25,6 +25,10 @@ from .plots import plot_history, plot_predictions
 from .snap import GRID_EPOCHS, rounding_moves, too_sensitive, train_on_grid
 from .streaming import LEARNING_RATE, stream_forecasts, tune_for_streaming, validation_forecasts
 
+# Keras retraces its predict function for each new remainder-batch shape (train, validation, test
+# and the rounding checks each have one) and TensorFlow then warns about retracing: noise here.
+tf.get_logger().setLevel("ERROR")
+
 CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
 SKILL_WARNING = 0.1  # below this skill against persistence, training warns
 SEQUENCE_STRIDE = 1  # with --sequence-length, a training sequence starts at every sample
