@@ -14,7 +14,7 @@ CLASSIC_VENV := .venv-classic
 SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream bench pi-check quant-table target-table wheel clean distclean setup
+.PHONY: help train export test lint format stream c-demo bench pi-check quant-table target-table wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,10 +52,17 @@ train: $(VENV)/.stamp ## train the default forecaster into artifacts/ (TRAIN_ARG
 export: $(VENV)/.stamp ## convert artifacts/ to TFLite + ONNX behind the parity gate
 	$(VENV)/bin/python -m export --dir $(ARTIFACTS) $(EXPORT_ARGS)
 
+SINE := awk 'BEGIN { for (i = 0; i < 1000; i++) printf "%.17g\n", sin(i * 100 / 999) }'
+SHOW := sed -n '1,3p;49,53p;$$p'
+
 stream: $(DEVICE_VENV)/.stamp ## demo: pipe the seed's sine through the exported model, one sample at a time
-	awk 'BEGIN { for (i = 0; i < 1000; i++) printf "%.17g\n", sin(i * 100 / 999) }' \
-	  | $(DEVICE_VENV)/bin/python -m runtime stream --model $(ARTIFACTS) --variant $(or $(VARIANT),float32) \
-	  | sed -n '1,3p;49,53p;$$p'
+	$(SINE) | $(DEVICE_VENV)/bin/python -m runtime stream --model $(ARTIFACTS) --variant $(or $(VARIANT),float32) | $(SHOW)
+
+c-demo: ## demo: examples/c/stream.c with the generated C forecaster, the same sine (PRECISION=int8)
+	@test -f $(ARTIFACTS)/c/forecaster.h || { echo "error: no $(ARTIFACTS)/c/forecaster.h: run make train export first, with a C compiler installed"; exit 1; }
+	@mkdir -p build
+	$(CC) -std=c99 -O3 -I $(ARTIFACTS)/c -o build/c-stream examples/c/stream.c $(ARTIFACTS)/c/forecaster_$(or $(PRECISION),float32).c -lm
+	$(SINE) | build/c-stream | $(SHOW)
 
 bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
 	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)

@@ -163,6 +163,29 @@ def run_conversion(variant: Variant, artifacts: Path, out: Path) -> tuple[str | 
     return f"the converter failed (exit {proc.returncode}): {last[0][:300]}", notes
 
 
+def write_c(variant: Variant, artifacts: Path, out: Path, meta: dict, refs: References) -> str:
+    """Generate a C source and its header (in this process: no converter to crash); '' when
+    written, else why it was skipped (no compiler here to hold it to its bound)."""
+    from runtime.compiler import compiler
+
+    from .c import write_sources
+    from .step import layer_weights
+
+    if compiler() is None:
+        return "skipped: no C compiler (cc, gcc, clang or $CC) to check it; apt install gcc"
+    stepper = step_weights_file(artifacts)
+    layers, dense = layer_weights(load_keras(stepper))
+    m = meta["model"]
+    about = (
+        f"{m['cell'].upper()} x{m['layers']} ({m['units']} units) on {meta['data']['source']}, "
+        f"{stepper.name}"
+    )
+    threshold = refs.thresholds.get("step")
+    precision = variant.name.removeprefix("c_")
+    write_sources(out.parent, precision, layers, dense, refs.norm, meta["window"], threshold, about)
+    return ""
+
+
 def step_io(backend: object, refs: References) -> dict:
     """Which of a step file's tensors is x, y and each state: by input name, by output value.
 
@@ -207,7 +230,7 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
     """The manifest entry of a converted file, before parity is known."""
     backend = open_backend(path, variant.format, default_backend(variant.format))
     info = {
-        "file": path.name,
+        "file": variant.filename,
         "format": variant.format,
         "variant": variant.name,
         "mode": variant.mode,
@@ -221,6 +244,20 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
     }
     if variant.format == "tflite":
         info["min_runtime_version"] = tflite_metadata(path).get("min_runtime_version")
+    if variant.format == "c":
+        from runtime.compiler import flash_bytes
+
+        from .c import HEADER, stream_bytes
+
+        header = path.parent / HEADER
+        info["header"] = {
+            "file": str(Path(variant.filename).parent / HEADER),
+            "bytes": header.stat().st_size,
+            "sha256": sha256_file(header),
+        }
+        info["flash_bytes"] = flash_bytes(path)  # code and constants, compiled here
+        info["ram_bytes"] = stream_bytes(sum(t.shape[-1] for t in backend.inputs[1:]))
+        info["compiler"] = backend.version
     if variant.mode == "step":
         info["step"] = step_io(backend, refs)
     if variant.fixed_range:  # what the integer input can represent, in model units
@@ -285,7 +322,16 @@ def export_all(
                 "format": v.format,
                 "tolerance": v.tolerance,
             }
-            error, notes = run_conversion(v, artifacts, out)
+            if v.format == "c":
+                skipped, notes = write_c(v, artifacts, out, meta, refs), []
+                if skipped:
+                    row["skipped"] = skipped
+                    say(f"{v.filename:<30} {skipped}")
+                    rows.append(row)
+                    continue
+                error = None
+            else:
+                error, notes = run_conversion(v, artifacts, out)
             if error is None and v.mode == "step" and v.fixed_range:
                 share_state_scales(out, v, refs)
             if error is None:
@@ -318,5 +364,5 @@ def export_all(
         }
         write_json(tmp / MANIFEST, manifest)
         report = write_report(tmp, rows, meta, refs)
-    ok = all("entry" in r and r["entry"]["parity"]["passed"] for r in rows)
+    ok = all("entry" in r and r["entry"]["parity"]["passed"] for r in rows if "skipped" not in r)
     return report, ok

@@ -24,10 +24,14 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
         e = r.get("entry")
         row = {k: r[k] for k in ("file", "variant", "mode", "format", "tolerance")}
         row["error"] = r.get("error")
+        row["skipped"] = r.get("skipped")
         if e is not None:
+            compared = r["mode"] in base and r["format"] != "c"  # a C file's bytes are source
             row |= {
                 "bytes": e["bytes"],
-                "ratio_to_float32": e["bytes"] / base[r["mode"]] if r["mode"] in base else None,
+                "ratio_to_float32": e["bytes"] / base[r["mode"]] if compared else None,
+                "flash_bytes": e.get("flash_bytes"),
+                "ram_bytes": e.get("ram_bytes"),
                 "max_abs": e["parity"]["max_abs"],
                 "rms": e["parity"]["rms"],
                 "passed": e["parity"]["passed"],
@@ -88,6 +92,9 @@ def _markdown(data: dict) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in data["files"]:
+        if r["skipped"]:
+            lines.append(f"| {r['file']} | {r['mode']} | | | | | | | | | | | {r['skipped']} |")
+            continue
         if r["error"]:
             lines.append(
                 f"| {r['file']} | {r['mode']} | | | | | {r['tolerance']:.0e} | | | | | | "
@@ -116,6 +123,22 @@ def _markdown(data: dict) -> str:
         lines += [
             f"| {r['file']} | {r['drift']['start_max_abs']:.1e} | {r['drift']['end_max_abs']:.1e} |"
             for r in steps
+        ]
+    native = [r for r in data["files"] if r.get("flash_bytes")]
+    if native:
+        lines += [
+            "",
+            "C files, compiled here: flash is the code and constants of the object (`size`: "
+            "text + data), RAM the `ef_stream` struct the caller owns (the state and three "
+            "counters); nothing is allocated.",
+            "",
+            "| file | flash bytes | vs float32 | RAM bytes |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['file']} | {r['flash_bytes']:,} | "
+            f"{r['flash_bytes'] / native[0]['flash_bytes']:.2f} | {r['ram_bytes']:,} |"
+            for r in native
         ]
     t = data["anomaly_threshold"]
     lines += [

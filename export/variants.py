@@ -11,7 +11,7 @@ class Variant:
 
     name: str  # the quantization: float32, float16, dynamic_int8, int8, onnx, onnx_dynamic_int8
     mode: str  # "window": a whole window per call; "step": one sample and the state per call
-    format: str  # "tflite" | "onnx" | "numpy"
+    format: str  # "tflite" | "onnx" | "numpy" | "c"
     filename: str
     tolerance: float  # max absolute deviation from Keras, in normalized model units
     about: str
@@ -38,6 +38,10 @@ _DYN = "dynamic-range int8 weights (loads in tflite-runtime 2.14)"
 _NUMPY = (
     "the float32 weights, run by runtime/cells.py with numpy alone: where no interpreter wheel "
     "exists (32-bit Pi OS)"
+)
+_C = (
+    "C99 source and header (c/forecaster.h) generated from the step weights: {}; no "
+    "dependency beyond <math.h>, no allocation; the gate compiles it with the system C compiler"
 )
 _INT8 = (
     "full-integer int8, int8 inputs and outputs, calibrated on training data and its stretched "
@@ -94,5 +98,23 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("onnx", "step", "onnx", "step.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
     Variant("numpy", "window", "numpy", "model_numpy.npz", 1e-5, _NUMPY, None),
     Variant("numpy", "step", "numpy", "step_numpy.npz", 1e-5, _NUMPY, None),
+    Variant(
+        "c_float32",
+        "step",
+        "c",
+        "c/forecaster_float32.c",
+        1e-5,
+        _C.format("float32 weights and arithmetic"),
+        None,
+    ),
+    Variant(
+        "c_int8",
+        "step",
+        "c",
+        "c/forecaster_int8.c",
+        1e-2,
+        _C.format("int8 weights, one scale per output column, float arithmetic"),
+        None,
+    ),
 )
 BY_KEY = {v.key: v for v in VARIANTS}

@@ -1,5 +1,6 @@
-"""Interpreters behind one small interface: ai-edge-litert, tflite-runtime, onnxruntime, or
-numpy alone for the float32 weights files (runtime/cells.py), where no interpreter is installed.
+"""Interpreters behind one small interface: ai-edge-litert, tflite-runtime, onnxruntime, numpy
+alone for the float32 weights files (runtime/cells.py) where no interpreter is installed, and the
+system C compiler for the generated C files (export/c.py), called through ctypes.
 
 Each backend is imported only when chosen, so a device needs just the one it uses.
 """
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import os
 import platform
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,15 +28,16 @@ FORMAT_BACKENDS = {
     "tflite": ("litert", "tflite-runtime"),
     "onnx": ("onnxruntime",),
     "numpy": ("numpy",),
+    "c": ("c",),
 }
 TFLITE_BACKENDS = FORMAT_BACKENDS["tflite"]
-BACKENDS = (*TFLITE_BACKENDS, "onnxruntime", "numpy")
+BACKENDS = (*TFLITE_BACKENDS, "onnxruntime", "numpy", "c")
 PACKAGES = {
     "litert": "ai-edge-litert",
     "tflite-runtime": "tflite-runtime",
     "onnxruntime": "onnxruntime",
     "numpy": "numpy",
-}  # what to pip install
+}  # what to pip install (the C backend needs a C compiler instead)
 MODULES = {
     "litert": "ai_edge_litert",
     "tflite-runtime": "tflite_runtime",
@@ -178,11 +182,67 @@ class NumpyBackend:
         return [y.astype(np.float32), *(s.astype(np.float32) for s in states)]
 
 
-Backend = TFLiteBackend | OnnxBackend | NumpyBackend
+class CBackend:
+    """A generated C source (export/c.py), compiled by the system C compiler and called through
+    ctypes (any batch): x and the state parts in, the forecast and the new state parts out."""
+
+    def __init__(self, path: Path, name: str = "c", threads: int = 1) -> None:
+        import ctypes
+
+        from .compiler import compiler_version, shared_library
+
+        self.name, self.version = "c", compiler_version()
+        layout = re.search(r'#define EF_STATE_LAYOUT "([^"]*)"', _header_text(path))
+        if layout is None:
+            raise UserError(f"{path.name} has no generated header beside it: re-export the model")
+        parts = re.findall(r"(\w+)\[(\d+)\]", layout.group(1))
+        edges = np.cumsum([0] + [int(n) for _, n in parts]).tolist()
+        self._slices = list(itertools.pairwise(edges))
+        self._lib = ctypes.CDLL(str(shared_library(path)))
+        self._step_rows = self._lib.ef_step_rows
+        self._step_rows.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        self._step_rows.restype = None
+        self._rows = 0
+        states = [TensorInfo(n, (-1, int(k)), "float32") for n, k in parts]
+        self.inputs = [TensorInfo("x", (-1, 1), "float32"), *states]
+        self.outputs = [TensorInfo("forecast", (-1, 1), "float32"), *states]
+
+    def _allocate(self, rows: int) -> None:
+        """Buffers for a batch of `rows`, and their addresses (the ctypes call's arguments)."""
+        self._x = np.zeros(rows, np.float32)
+        self._y = np.zeros((rows, 1), np.float32)
+        self._states = np.zeros((rows, self._slices[-1][1]), np.float32)
+        self._args = [b.ctypes.data for b in (self._states, self._x, self._y)]
+        self._rows = rows
+
+    def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
+        """Outputs for inputs: one ef_step_rows call for the whole batch (new arrays out)."""
+        rows = len(feeds[0])
+        if rows != self._rows:
+            self._allocate(rows)
+        np.copyto(self._x, np.reshape(feeds[0], rows))
+        for (a, b), state in zip(self._slices, feeds[1:], strict=True):
+            np.copyto(self._states[:, a:b], state)
+        self._step_rows(rows, *self._args)
+        states = self._states.copy()
+        return [self._y.copy(), *(states[:, a:b] for a, b in self._slices)]
+
+
+def _header_text(source: Path) -> str:
+    """The generated header beside a C source ('' if missing)."""
+    header = source.parent / "forecaster.h"
+    return header.read_text() if header.is_file() else ""
+
+
+Backend = TFLiteBackend | OnnxBackend | NumpyBackend | CBackend
 
 
 def available(name: str) -> bool:
-    """True if the interpreter package for `name` can be imported here."""
+    """True if the interpreter package for `name` can be imported here (for c: a compiler)."""
+    if name == "c":
+        from .compiler import compiler
+
+        return compiler() is not None
     return importlib.util.find_spec(MODULES[name]) is not None
 
 
@@ -199,6 +259,8 @@ def default_backend(fmt: str) -> str:
     for name in candidates:
         if available(name):
             return name
+    if fmt == "c":
+        raise UserError(f"no C compiler here for the C files: {install_hint('c')}")
     wanted = " or ".join(PACKAGES[c] for c in candidates)
     raise UserError(
         f"no interpreter for {fmt} files is installed: pip install {wanted}, or run the "
@@ -215,12 +277,14 @@ def open_backend(path: Path, fmt: str, name: str | None = None, threads: int = 1
         raise UserError(f"{path.name} is a {fmt} file; backend {name} cannot run it")
     if not available(name):
         raise UserError(f"backend {name} is not installed: {install_hint(name)}")
-    cls = {"onnx": OnnxBackend, "numpy": NumpyBackend}.get(fmt, TFLiteBackend)
+    cls = {"onnx": OnnxBackend, "numpy": NumpyBackend, "c": CBackend}.get(fmt, TFLiteBackend)
     return cls(path, name, threads)
 
 
 def install_hint(name: str) -> str:
     """How to get a backend here: pip install it, unless no wheel exists for this Python."""
+    if name == "c":
+        return "install a C compiler (apt install gcc; or set $CC), or use another variant"
     if name == "tflite-runtime" and sys.version_info >= (3, 12):
         return (
             "tflite-runtime has no wheel for Python 3.12 or later (its last release, 2.14, "
@@ -232,6 +296,10 @@ def install_hint(name: str) -> str:
 
 def version_of(name: str) -> str:
     """Installed version of a backend's package (its __version__, cheaper than metadata)."""
+    if name == "c":
+        from .compiler import compiler_version
+
+        return compiler_version()
     found = getattr(importlib.import_module(MODULES[name]), "__version__", None)
     if found:
         return found

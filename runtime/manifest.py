@@ -85,6 +85,8 @@ def find_entry(target: Path, variant: str | None = None, mode: str | None = None
         folder, name = target, None
     elif target.exists():
         folder, name = target.parent, target.name
+        if not (folder / MANIFEST).is_file() and (folder.parent / MANIFEST).is_file():
+            folder, name = folder.parent, f"{target.parent.name}/{target.name}"  # c/forecaster...
     else:
         raise UserError(f"no such model file or folder: {target}")
     manifest = read_manifest(folder)
@@ -127,6 +129,14 @@ def verify(entry: Entry) -> None:
             f"{path.name} does not match its sha256 in the manifest: the file is "
             "corrupt or from another export; copy it again or re-export"
         )
+    header = entry.info.get("header")  # a C source's generated header
+    if header:
+        header_path = path.parents[len(Path(entry.info["file"]).parts) - 1] / header["file"]
+        if not header_path.is_file() or sha256_file(header_path) != header["sha256"]:
+            raise UserError(
+                f"{header['file']} is missing or does not match its sha256 in the manifest: "
+                "copy it with the C source, or re-export"
+            )
 
 
 def parse_version(text: str) -> tuple[int, ...]:

@@ -31,6 +31,8 @@ def staged(out: Path) -> Iterator[Path]:
     try:
         yield tmp
         for f in sorted(tmp.iterdir()):
+            if f.is_dir() and (out / f.name).is_dir():  # a folder of files (c/) replaces its own
+                shutil.rmtree(out / f.name)
             os.replace(f, out / f.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 
 import keras
@@ -168,3 +169,28 @@ def test_missing_or_corrupt_model_is_a_clear_error(test_artifacts, tmp_path, dam
     assert res.returncode == 2
     assert "model.keras" in res.stderr and "train" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_without_a_c_compiler_the_c_files_are_skipped_not_failed(test_artifacts, tmp_path):
+    folder = tmp_path / "lstm"
+    folder.mkdir()
+    for name in ("model.keras", "stream.keras", "model.json", "windows.npz"):
+        shutil.copy(test_artifacts / "lstm" / name, folder / name)
+    env = os.environ | {"CC": "/nonexistent/cc"}
+    res = run_module(
+        "export",
+        "--dir",
+        str(folder),
+        "--variants",
+        "float32,c_float32",
+        "--modes",
+        "step",
+        env=env,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "c/forecaster_float32.c" in res.stdout and "skipped: no C compiler" in res.stdout
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [f["file"] for f in manifest["files"]] == ["step_float32.tflite"]
+    assert manifest["failed"] == [] and not (folder / "c").exists()
+    assert "skipped: no C compiler" in (folder / "report.md").read_text()

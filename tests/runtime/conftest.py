@@ -13,6 +13,7 @@ from runtime.backends import FORMAT_BACKENDS, available
 MODELS = ("lstm", "gru", "lstm2")
 TFLITE_BACKENDS = [b for b in FORMAT_BACKENDS["tflite"] if available(b)]
 HAS_ONNX = available("onnxruntime")
+HAS_CC = available("c")  # a C compiler, for the generated C files
 
 
 def manifest_files(folder: Path) -> list[dict]:
@@ -30,6 +31,8 @@ def runnable(folder: Path, mode: str | None = None) -> list[tuple[str, str]]:
             pairs += [(f["file"], "onnxruntime")] if HAS_ONNX else []
         elif f["format"] == "numpy":
             pairs += [(f["file"], "numpy")]  # numpy alone: every environment runs these
+        elif f["format"] == "c":
+            pairs += [(f["file"], "c")] if HAS_CC else []
         else:
             pairs += [(f["file"], b) for b in TFLITE_BACKENDS]
     return pairs

@@ -1,0 +1,190 @@
+"""The generated C files (export/c.py), compiled by the system compiler: through the runtime's
+ctypes backend, and as the plain C program of examples/c/stream.c."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from runtime import UserError, load
+from tests.conftest import REPO, run_module
+
+from .conftest import HAS_CC, MODELS, manifest_files
+
+pytestmark = pytest.mark.skipif(not HAS_CC, reason="needs a C compiler")
+
+
+def c_files(folder):
+    return [f for f in manifest_files(folder) if f["format"] == "c"]
+
+
+@pytest.fixture
+def samples(lstm_dir):
+    """The test model's own samples, data units."""
+    return np.load(lstm_dir / "windows.npz")["values"].tolist()
+
+
+@pytest.mark.parametrize("model", [*MODELS, "drift"])
+def test_c_files_are_listed_with_flash_ram_and_their_header(test_artifacts, model):
+    folder = test_artifacts / model
+    files = {f["variant"]: f for f in c_files(folder)}
+    assert set(files) == {"c_float32", "c_int8"}
+    sizes = json.loads((folder / "manifest.json").read_text())["files"]
+    state = sum(
+        next(f for f in sizes if f["variant"] == "float32" and f["mode"] == "step")["step"][
+            "state_sizes"
+        ]
+    )
+    for f in files.values():
+        assert f["mode"] == "step" and f["parity"]["passed"]
+        assert f["header"]["file"] == "c/forecaster.h"
+        assert f["ram_bytes"] >= 4 * state + 12
+    # int8 weights: at least 3x less flash where the weights dominate (the 50-unit model)
+    if model == "lstm":
+        assert files["c_int8"]["flash_bytes"] * 3 <= files["c_float32"]["flash_bytes"]
+
+
+def test_generated_c_is_warning_free_strict_c99(test_artifacts, tmp_path):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    for model in (*MODELS, "drift"):
+        for f in c_files(test_artifacts / model):
+            source = test_artifacts / model / f["file"]
+            flags = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-c"]
+            subprocess.run([cc, *flags, "-o", str(tmp_path / "f.o"), str(source)], check=True)
+
+
+@pytest.mark.parametrize("model", ["lstm", "drift"])
+def test_ef_window_is_a_stream_from_a_zero_state(test_artifacts, model):
+    """ef_window (data units, EF_HISTORY samples) against the float32 step file run over the
+    same windows by the Python runtime: both within 1e-5 of Keras, so within 2e-5 of each other."""
+    import ctypes
+
+    from runtime.compiler import shared_library
+
+    folder = test_artifacts / model
+    step = load(folder, "float32", "step")
+    c = load(folder / "c/forecaster_float32.c")
+    history = step.window + step.norm.lead
+    values = np.load(folder / "windows.npz")["values"]
+    starts = np.linspace(0, len(values) - history, 40).astype(int)
+    windows = np.stack([values[s : s + history] for s in starts])
+    want = step.norm.forecast(step.run_windows(step.norm.inputs(windows)), windows[:, -1])
+    lib = ctypes.CDLL(str(shared_library(c.entry.path)))
+    lib.ef_window.restype = ctypes.c_float
+    lib.ef_window.argtypes = [ctypes.POINTER(ctypes.c_float)]
+    got = [
+        lib.ef_window(w.astype(np.float32).ctypes.data_as(lib.ef_window.argtypes[0]))
+        for w in windows
+    ]
+    # float32 data units add one rounding of the largest sample
+    slack = 2e-5 * step.norm.scale + 1e-6 * np.abs(values).max()
+    assert np.abs(np.array(got) - want).max() <= slack
+
+
+def test_backend_c_streams_like_the_float32_step_file(lstm_dir, samples):
+    text = "\n".join(f"{v!r}" for v in samples[:300]) + "\n"
+    rows = {}
+    for variant in ("float32", "c_float32"):
+        res = run_module(
+            "runtime",
+            "stream",
+            "--model",
+            str(lstm_dir),
+            "--variant",
+            variant,
+            "--mode",
+            "step",
+            stdin=text,
+        )
+        assert res.returncode == 0, res.stderr
+        rows[variant] = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert "c_float32 step file on c" in res.stderr
+    scale = load(lstm_dir, "float32", "step").norm.scale
+    for a, b in zip(rows["float32"], rows["c_float32"], strict=True):
+        assert (a["prediction"] == "") == (b["prediction"] == "")
+        if a["prediction"]:
+            assert abs(float(a["prediction"]) - float(b["prediction"])) <= 2e-5 * scale + 1e-5
+
+
+def test_no_compiler_is_one_clear_line(lstm_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    monkeypatch.setenv("EDGE_FORECASTER_CACHE", str(tmp_path))  # nothing compiled yet
+    res = run_module(
+        "runtime", "stream", "--model", str(lstm_dir), "--variant", "c_float32", stdin="1\n"
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and "no C compiler" in res.stderr
+    assert "apt install gcc" in res.stderr and "Traceback" not in res.stderr
+    with pytest.raises(UserError, match="install a C compiler"):
+        load(lstm_dir / "c/forecaster_int8.c", backend="c")
+
+
+def test_a_changed_header_is_refused(lstm_dir, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(lstm_dir, folder)
+    header = folder / "c" / "forecaster.h"
+    header.write_text(header.read_text().replace("EF_WINDOW 50", "EF_WINDOW 49"))
+    with pytest.raises(UserError, match=r"forecaster\.h is missing or does not match"):
+        load(folder / "c/forecaster_float32.c")
+
+
+def test_compiled_once_per_source(lstm_dir, tmp_path, monkeypatch):
+    from runtime.compiler import shared_library
+
+    monkeypatch.setenv("EDGE_FORECASTER_CACHE", str(tmp_path))
+    source = lstm_dir / "c/forecaster_float32.c"
+    first = shared_library(source)
+    mtime = first.stat().st_mtime_ns
+    assert shared_library(source) == first and first.stat().st_mtime_ns == mtime
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]
+
+
+def test_the_c_example_prints_the_runtime_streams_columns(lstm_dir, samples, tmp_path):
+    """examples/c/stream.c, built as `make c-demo` builds it, against `python -m runtime stream
+    --mode step`: same columns, same rows, forecasts within the float32 bound (data units)."""
+    exe = tmp_path / "c-stream"
+    cc = shutil.which("cc") or shutil.which("gcc")
+    c_dir = lstm_dir / "c"
+    build = [cc, "-std=c99", "-O3", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", str(c_dir)]
+    subprocess.run(
+        [
+            *build,
+            "-o",
+            str(exe),
+            str(REPO / "examples/c/stream.c"),
+            str(c_dir / "forecaster_float32.c"),
+            "-lm",
+        ],
+        check=True,
+    )
+    text = "\n".join(f"{v!r}" for v in samples[:400]) + "\nnot a number\n"
+    c = subprocess.run([str(exe)], input=text, capture_output=True, text=True)
+    py = run_module(
+        "runtime",
+        "stream",
+        "--model",
+        str(lstm_dir),
+        "--variant",
+        "float32",
+        "--mode",
+        "step",
+        stdin=text,
+    )
+    assert c.returncode == py.returncode == 0
+    assert "line 401: not a number; skipped" in c.stderr and "1 skipped" in c.stderr
+    c_rows = list(csv.DictReader(io.StringIO(c.stdout)))
+    py_rows = list(csv.DictReader(io.StringIO(py.stdout)))
+    assert c_rows[0].keys() == py_rows[0].keys() and len(c_rows) == len(py_rows) == 400
+    scale = load(lstm_dir, "float32", "step").norm.scale
+    for a, b in zip(c_rows, py_rows, strict=True):
+        assert float(a["value"]) == float(b["value"])
+        assert (a["prediction"] == "") == (b["prediction"] == "")
+        if a["prediction"]:
+            assert abs(float(a["prediction"]) - float(b["prediction"])) <= 2e-5 * scale + 1e-5
+        assert a["out_of_range"] == b["out_of_range"]
