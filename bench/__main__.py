@@ -16,6 +16,7 @@ import numpy as np
 from runtime.errors import UserError, run_cli
 from runtime.manifest import read_manifest
 
+from .native import c_loop
 from .report import write_results
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,6 +26,7 @@ BACKENDS = (
     ("onnxruntime", ".venv-device"),
     ("tflite-runtime", ".venv-classic"),
     ("numpy", ".venv-device"),
+    ("c", ".venv-device"),  # the generated C files through ctypes (bench/native.py: pure C)
 )
 # The interpreters are measured in turn, ROUNDS times over: a neighbour's burst on this shared
 # machine then slows one round of each, not all of one interpreter's files.
@@ -36,6 +38,7 @@ QUICK_FILES = (
     "step.onnx",
     "model_numpy.npz",
     "step_numpy.npz",
+    "c/forecaster_float32.c",
 )
 
 
@@ -160,13 +163,17 @@ def main() -> int:
             measured[backend].append(run_json(python, "bench.worker", str(folder), backend, *extra))
     results["backends"] = [best_round(runs) for runs in measured.values()]
     for backend, python in envs:
-        probe = {"onnxruntime": "model.onnx", "numpy": "model_numpy.npz"}.get(
-            backend, "model_float32.tflite"
-        )
+        probe = {
+            "onnxruntime": "model.onnx",
+            "numpy": "model_numpy.npz",
+            "c": "c/forecaster_float32.c",
+        }.get(backend, "model_float32.tflite")
         say(f"cold start of a runtime process on {backend} ...")
         results["cold_start"][backend] = cold_starts(
             python, "runtime", folder, probe, 1 if args.quick else 5
         )
+    say("the C files in a pure C loop ...")
+    results["c_loop"] = c_loop(folder, manifest, args.quick)
     say("cold start of a TensorFlow process ...")
     results["cold_start"]["tensorflow"] = cold_starts(
         Path(sys.executable), "tensorflow", folder, "model.keras", 1 if args.quick else 3

@@ -54,6 +54,8 @@ def ratios(r: dict) -> dict:
             k: v["peak_rss_mb"] / tf["peak_rss_mb"] for k, v in runtime_cs.items()
         },
     }
+    c_float32 = [c for c in r.get("c_loop", []) if c["variant"] == "c_float32"]
+    out["c_loop_float32_us"] = c_float32[0]["us_per_sample"] if c_float32 else None
     out["targets"] = targets(out)
     return out
 
@@ -96,6 +98,11 @@ def targets(q: dict) -> list[dict]:
             "best TFLite window latency within 1.5x of onnxruntime's",
             q["best_tflite_window_vs_onnx"],
             q["best_tflite_window_vs_onnx"] is not None and q["best_tflite_window_vs_onnx"] <= 1.5,
+        ),
+        row(
+            "generated C <= 1 µs per sample (float32 file, pure C loop)",
+            q["c_loop_float32_us"],
+            q["c_loop_float32_us"] is not None and q["c_loop_float32_us"] <= 1,
         ),
     ]
 
@@ -161,6 +168,23 @@ def markdown(r: dict) -> str:
                 f"{f['call']['median_us']:.1f} | {_fmt(t.get('1'), ',.0f')} | "
                 f"{_fmt(t.get('16'), ',.0f')} | {_fmt(t.get('256'), ',.0f')} |"
             )
+    if r.get("c_loop"):
+        lines += [
+            "",
+            "## The generated C files without Python",
+            "",
+            "`ef_push` per sample in a C loop over the stream's samples (bench/loop.c, median of "
+            "5 rounds), compiled here; flash: code and constants of the compiled object; RAM: "
+            "the `ef_stream` struct the caller owns.",
+            "",
+            "| file | µs per sample | flash bytes | RAM bytes | compiler |",
+            "|---|---:|---:|---:|---|",
+        ]
+        lines += [
+            f"| {c['file']} | {c['us_per_sample']:.2f} | {_fmt(c['flash_bytes'], ',')} | "
+            f"{_fmt(c['ram_bytes'], ',')} | {c['compiler']} |"
+            for c in r["c_loop"]
+        ]
     lines += [
         "",
         "## Cold start and memory",

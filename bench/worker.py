@@ -94,7 +94,7 @@ def main() -> None:
     folder, backend = Path(sys.argv[1]), sys.argv[2]
     quick = "--quick" in sys.argv
     only = [a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--files=")]
-    fmt = {"onnxruntime": "onnx", "numpy": "numpy"}.get(backend, "tflite")
+    fmt = {"onnxruntime": "onnx", "numpy": "numpy", "c": "c"}.get(backend, "tflite")
     files = [
         f
         for f in read_manifest(folder)["files"]

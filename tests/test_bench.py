@@ -24,7 +24,7 @@ def test_quick_benchmark_measures_every_interpreter_and_keras(test_artifacts, tm
     assert res.returncode == 0, res.stderr
     r = json.loads((tmp_path / "results.json").read_text())
     backends = {b["backend"] for b in r["backends"]}
-    device = {"litert", "onnxruntime", "numpy"}
+    device = {"litert", "onnxruntime", "numpy", "c"}
     expected = device if (REPO / ".venv-device").exists() else set()
     expected |= {"tflite-runtime"} if (REPO / ".venv-classic").exists() else set()
     assert backends == expected and expected
@@ -35,7 +35,9 @@ def test_quick_benchmark_measures_every_interpreter_and_keras(test_artifacts, tm
     assert r["cold_start"]["tensorflow"]["peak_rss_mb"] > 0
     assert r["keras"]["predict"]["median_us"] > 0
     assert r["macs"]["per_step"] == 4 * 50 * (1 + 50) + 50
-    assert len(r["ratios"]["targets"]) == 6
+    assert len(r["ratios"]["targets"]) == 7
+    (c_float32,) = [c for c in r["c_loop"] if c["variant"] == "c_float32"]
+    assert 0 < c_float32["us_per_sample"] < 1000 and c_float32["flash_bytes"] > 40_000
     md = (tmp_path / "results.md").read_text()
     assert "## Targets" in md and "step_float32.tflite" in md
     assert (tmp_path / "latency.png").stat().st_size > 0

@@ -1,0 +1,47 @@
+"""The C files' per-sample cost in a pure C loop (bench/loop.c), beside the interpreters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from runtime.compiler import compiler, compiler_version
+
+LOOP = Path(__file__).with_name("loop.c")
+FLAGS = ("-std=c99", "-O3")  # what the README's build line uses
+
+
+def c_loop(folder: Path, manifest: dict, quick: bool) -> list[dict]:
+    """Per C file: nanoseconds per ef_push over the stream's samples, compiled here with FLAGS;
+    none without a compiler or C files."""
+    cc = compiler()
+    files = [f for f in manifest["files"] if f["format"] == "c"]
+    if cc is None or not files:
+        return []
+    saved = np.load(folder / "windows.npz")
+    samples = "\n".join(f"{v:.9g}" for v in saved["values"]) + "\n"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files:
+            source = folder / f["file"]
+            exe = Path(tmp) / source.stem
+            build = [cc, *FLAGS, "-I", str(source.parent), "-o", str(exe), str(LOOP), str(source)]
+            subprocess.run([*build, "-lm"], check=True)
+            n = "20000" if quick else "200000"
+            out = subprocess.run([str(exe), n], input=samples, capture_output=True, text=True)
+            result = json.loads(out.stdout)
+            rows.append(
+                {
+                    "file": f["file"],
+                    "variant": f["variant"],
+                    "us_per_sample": result["ns_per_sample"] / 1e3,
+                    "flash_bytes": f.get("flash_bytes"),
+                    "ram_bytes": f.get("ram_bytes"),
+                    "compiler": f"{compiler_version()} {' '.join(FLAGS)}",
+                }
+            )
+    return rows
