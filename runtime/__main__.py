@@ -27,7 +27,13 @@ from .windows import Normalization
 
 def serial_lines(port: str, baud: int) -> Iterator[bytes]:
     """Lines from a serial port (one reading per line); SerialException if it disappears."""
-    import serial
+    try:
+        import serial
+    except ImportError:
+        raise UserError(
+            f"reading serial port {port} needs pyserial: pip install pyserial (or the wheel's "
+            "[serial] extra)"
+        ) from None
 
     try:
         conn = serial.Serial(port, baudrate=baud, timeout=None)

@@ -14,6 +14,11 @@ MODELS = ("lstm", "gru", "lstm2")
 TFLITE_BACKENDS = [b for b in FORMAT_BACKENDS["tflite"] if available(b)]
 HAS_ONNX = available("onnxruntime")
 HAS_CC = available("c")  # a C compiler, for the generated C files
+# The float32 file every environment runs: TFLite's, or where no TFLite interpreter exists (the
+# 32-bit Pi: no wheel) the numpy weights, held to the same bound. Tests of the TFLite int8 files
+# need an interpreter.
+FLOAT = "float32" if TFLITE_BACKENDS else "numpy"
+needs_tflite = pytest.mark.skipif(not TFLITE_BACKENDS, reason="needs a TFLite interpreter")
 
 
 def manifest_files(folder: Path) -> list[dict]:

@@ -15,7 +15,7 @@ import pytest
 from runtime import UserError, load
 from tests.conftest import REPO, run_module
 
-from .conftest import HAS_CC, MODELS, manifest_files
+from .conftest import FLOAT, HAS_CC, MODELS, manifest_files
 
 pytestmark = pytest.mark.skipif(not HAS_CC, reason="needs a C compiler")
 
@@ -68,7 +68,7 @@ def test_ef_window_is_a_stream_from_a_zero_state(test_artifacts, model):
     from runtime.compiler import shared_library
 
     folder = test_artifacts / model
-    step = load(folder, "float32", "step")
+    step = load(folder, FLOAT, "step")
     c = load(folder / "c/forecaster_float32.c")
     history = step.window + step.norm.lead
     values = np.load(folder / "windows.npz")["values"]
@@ -90,7 +90,7 @@ def test_ef_window_is_a_stream_from_a_zero_state(test_artifacts, model):
 def test_backend_c_streams_like_the_float32_step_file(lstm_dir, samples):
     text = "\n".join(f"{v!r}" for v in samples[:300]) + "\n"
     rows = {}
-    for variant in ("float32", "c_float32"):
+    for variant in (FLOAT, "c_float32"):
         res = run_module(
             "runtime",
             "stream",
@@ -105,8 +105,8 @@ def test_backend_c_streams_like_the_float32_step_file(lstm_dir, samples):
         assert res.returncode == 0, res.stderr
         rows[variant] = list(csv.DictReader(io.StringIO(res.stdout)))
     assert "c_float32 step file on c" in res.stderr
-    scale = load(lstm_dir, "float32", "step").norm.scale
-    for a, b in zip(rows["float32"], rows["c_float32"], strict=True):
+    scale = load(lstm_dir, FLOAT, "step").norm.scale
+    for a, b in zip(rows[FLOAT], rows["c_float32"], strict=True):
         assert (a["prediction"] == "") == (b["prediction"] == "")
         if a["prediction"]:
             assert abs(float(a["prediction"]) - float(b["prediction"])) <= 2e-5 * scale + 1e-5
@@ -171,7 +171,7 @@ def test_the_c_example_prints_the_runtime_streams_columns(lstm_dir, samples, tmp
         "--model",
         str(lstm_dir),
         "--variant",
-        "float32",
+        FLOAT,
         "--mode",
         "step",
         stdin=text,
@@ -181,7 +181,7 @@ def test_the_c_example_prints_the_runtime_streams_columns(lstm_dir, samples, tmp
     c_rows = list(csv.DictReader(io.StringIO(c.stdout)))
     py_rows = list(csv.DictReader(io.StringIO(py.stdout)))
     assert c_rows[0].keys() == py_rows[0].keys() and len(c_rows) == len(py_rows) == 400
-    scale = load(lstm_dir, "float32", "step").norm.scale
+    scale = load(lstm_dir, FLOAT, "step").norm.scale
     for a, b in zip(c_rows, py_rows, strict=True):
         assert float(a["value"]) == float(b["value"])
         assert (a["prediction"] == "") == (b["prediction"] == "")

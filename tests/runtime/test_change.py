@@ -14,7 +14,7 @@ import pytest
 from runtime import Stream, load
 from runtime.parity import Reference
 from runtime.windows import RANGE_MARGIN
-from tests.runtime.conftest import runnable
+from tests.runtime.conftest import FLOAT, runnable
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_the_test_part_leaves_the_training_range_and_is_not_flagged(drift):
     start = meta["data"]["test_start"] + 1  # the first test target, as a sample index
     lo, hi = values[:start].min(), values[:start].max()
     assert values[start:].max() > hi + RANGE_MARGIN * (hi - lo) / 2  # a level model flags these
-    st = Stream(load(drift, "float32", "window"))
+    st = Stream(load(drift, FLOAT, "window"))
     flagged = 0
     for v in values:
         st.push(float(v))
@@ -62,7 +62,7 @@ def test_forecasts_are_keras_forecasts_added_to_the_last_sample(drift, mode):
 
 
 def test_predict_takes_one_sample_more_than_the_window(drift):
-    m = load(drift, "float32", "window")
+    m = load(drift, FLOAT, "window")
     values = np.load(drift / "windows.npz")["values"][:200]
     st = Stream(m)
     streamed = [st.push(float(v)) for v in values]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -16,6 +17,10 @@ import pytest
 from runtime import Forecaster, Stream, load
 from tests.conftest import PROG, REPO, RUNTIME, run_module
 
+from .conftest import FLOAT, needs_tflite
+
+HAS_SERIAL = importlib.util.find_spec("serial") is not None
+
 
 @pytest.fixture(scope="module")
 def samples(lstm_dir):
@@ -24,7 +29,7 @@ def samples(lstm_dir):
     return f.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:120]).tolist()
 
 
-def api_predictions(folder, values, variant="float32", mode=None):
+def api_predictions(folder, values, variant=FLOAT, mode=None):
     """The API's forecasts; by default in the mode `stream` runs (the manifest's best_mode)."""
     stream = Stream(load(folder, variant, mode))
     return [stream.push(v) for v in values]
@@ -87,6 +92,7 @@ def test_csv_file_with_bad_lines_reports_skips_and_keeps_the_window(lstm_dir, sa
     assert "summary: 120 samples read, 71 predicted, 5 skipped" in res.stderr
 
 
+@needs_tflite
 def test_stdin_one_number_per_line_as_jsonl(lstm_dir, samples):
     text = "\n".join(repr(v) for v in samples[:60]) + "\n"
     res = run_module(
@@ -166,6 +172,20 @@ def test_closed_stdout_ends_quietly(lstm_dir):
     assert "Traceback" not in res.stderr and "Error" not in res.stderr
 
 
+@pytest.mark.skipif(HAS_SERIAL, reason="pyserial is installed")
+def test_a_serial_port_without_pyserial_says_what_to_install(lstm_dir):
+    master, slave = os.openpty()  # a real serial-like device
+    try:
+        port = os.ttyname(slave)
+        res = run_module("runtime", "stream", "--model", str(lstm_dir), "--input", port)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "needs pyserial: pip install pyserial" in res.stderr
+
+
+@pytest.mark.skipif(not HAS_SERIAL, reason="needs pyserial")
 def test_serial_port_on_a_pseudo_terminal_then_the_port_disappears(lstm_dir, samples):
     master, slave = os.openpty()
     tty.setraw(slave)  # as a USB serial adapter would be: no echo, no line editing
@@ -297,6 +317,7 @@ def test_verify_holds_every_runnable_file_to_its_bound(lstm_dir):
     assert "file/interpreter pair(s) within their bounds" in res.stdout
 
 
+@needs_tflite
 def test_verify_names_a_file_over_a_tightened_bound(lstm_dir):
     res = run_module("runtime", "verify", str(lstm_dir), "--tolerance", "int8=1e-4", timeout=600)
     assert res.returncode == 1
@@ -304,6 +325,7 @@ def test_verify_names_a_file_over_a_tightened_bound(lstm_dir):
     assert "step_int8" not in res.stderr and "Traceback" not in res.stderr
 
 
+@needs_tflite
 def test_verify_refuses_a_damaged_reference_or_model(lstm_dir, tmp_path):
     import shutil
 

@@ -13,7 +13,7 @@ import pytest
 from runtime import Forecaster, Stream, UserError, load
 from tests.conftest import REPO, RUNTIME
 
-from .conftest import MODELS, TFLITE_BACKENDS, manifest_files, runnable
+from .conftest import FLOAT, MODELS, TFLITE_BACKENDS, manifest_files, needs_tflite, runnable
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -30,13 +30,13 @@ def test_every_runnable_file_matches_keras_within_its_bound(test_artifacts, mode
 
 
 def test_predict_works_in_data_units(lstm_dir, windows):
-    f = Forecaster.load(lstm_dir)  # a folder: float32 by default
-    assert f.variant == "float32"
+    f = Forecaster.load(lstm_dir)  # a folder: float32 by default (numpy without TFLite)
+    assert f.variant == FLOAT
     raw = f.norm.invert(windows["test_x"][:5, :, 0])
     np.testing.assert_allclose(f.predict(raw), f.norm.invert(windows["test_pred"][:5]), atol=1e-4)
 
 
-@pytest.mark.parametrize("variant", ["float32", "int8", "onnx"])
+@pytest.mark.parametrize("variant", [FLOAT, pytest.param("int8", marks=needs_tflite), "onnx"])
 def test_stream_equals_batch_on_the_same_windows(lstm_dir, windows, variant):
     if variant == "onnx" and not any(b == "onnxruntime" for _, b in runnable(lstm_dir)):
         pytest.skip("onnxruntime is not in this environment")
@@ -116,7 +116,7 @@ def test_runtime_never_imports_tensorflow(lstm_dir):
     code = f"""
 import sys
 from {RUNTIME} import Forecaster, Stream
-f = Forecaster.load({str(lstm_dir)!r}, "float32")
+f = Forecaster.load({str(lstm_dir)!r}, {FLOAT!r})
 s = Stream(f)
 for i in range(60):
     s.push(float(i % 7) / 7)

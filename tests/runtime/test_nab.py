@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from runtime import Stream, load
-from tests.runtime.conftest import manifest_files
+from tests.runtime.conftest import manifest_files, needs_tflite
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,7 @@ def test_every_file_of_a_real_series_passes_the_gate(nab_dir):
 
 
 @pytest.mark.parametrize("mode", ["window", "step"])
+@needs_tflite
 def test_int8_finds_the_failures_float32_finds_without_many_more_false_alarms(
     nab_dir, labelled, mode
 ):
