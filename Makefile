@@ -73,7 +73,7 @@ quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weathe
 target-table: $(VENV)/.stamp ## train each series for each target (level, change) -> the README's table (10 min)
 	$(VENV)/bin/python -m training.targets
 
-pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## run the runtime on an emulated Raspberry Pi OS arm64 (root; PI=pi5: Cortex-A76; PI_OS=trixie)
+pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## the runtime on an emulated Raspberry Pi OS (root; PI=pi5: Cortex-A76; PI_OS=trixie or bookworm-armhf)
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)
 
 # Small real models, trained and exported once per source change, shared by every test run.

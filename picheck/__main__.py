@@ -20,6 +20,7 @@ from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
 from .rootfs import (
+    ARMHF_CPU,
     CPUS,
     PI_OS,
     NeedsRoot,
@@ -31,7 +32,8 @@ from .rootfs import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-# the emulated system's venvs, each from a device requirements file, and which runs what
+# the emulated system's venvs, each from a device requirements file (None: a venv that sees
+# Debian's numpy, for armhf), and which venv runs what
 GUEST_VENVS = {
     "venv-device": "requirements-device-onnx.txt",
     "venv-classic": "requirements-classic.txt",
@@ -41,20 +43,40 @@ GUEST_VENV = {
     "onnxruntime": "venv-device",
     "tflite-runtime": "venv-classic",
     "numpy": "venv-device",
+    "c": "venv-device",  # the C files, compiled by the Pi's own gcc
 }
+ARMHF_VENVS = {"venv-armhf": None}
+ARMHF_VENV = GUEST_VENV | {"numpy": "venv-armhf", "c": "venv-armhf"}
 HOST_VENV = {
     "litert": ".venv-device",
     "onnxruntime": ".venv-device",
     "tflite-runtime": ".venv-classic",
     "numpy": ".venv-device",
+    "c": ".venv-device",
 }
-# venvs a release cannot have: tflite-runtime's last release (2.14) has wheels up to Python 3.11
+# venvs a release cannot have: tflite-runtime's last release (2.14) has wheels up to Python 3.11;
+# PyPI has no armv7l (32-bit) wheel of any interpreter, nor of numpy
 NOT_INSTALLABLE = {
     "trixie": {
         "venv-classic": "not installable: tflite-runtime has no wheel for Python 3.13 (its last "
         "release, 2.14, stops at 3.11)"
-    }
+    },
+    "bookworm-armhf": {
+        "venv-device": "not installable: no armv7l wheel of ai-edge-litert or onnxruntime",
+        "venv-classic": "not installable: no armv7l wheel of tflite-runtime",
+    },
 }
+
+
+def guest_layout(pi_os: str) -> tuple[dict, dict, dict]:
+    """The emulated OS's venvs to build, the venv that runs each backend, and the venvs it
+    cannot have (with why)."""
+    missing = NOT_INSTALLABLE.get(pi_os, {})
+    arch = PI_OS[pi_os][1]
+    venvs, runs = (ARMHF_VENVS, ARMHF_VENV) if arch == "armhf" else (GUEST_VENVS, GUEST_VENV)
+    return {v: r for v, r in venvs.items() if v not in missing}, runs, missing
+
+
 # The emulated Pi runs the runtime as a device would: installed from the wheel, no source tree
 GUEST_MODULE = "edge_forecaster_runtime"
 SAMPLES = 2000  # streamed through every file on the host and the Pi: enough to see int8 rounding
@@ -148,14 +170,15 @@ def outcome(proc: subprocess.CompletedProcess) -> tuple[str, list[float] | None]
 
 
 def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object, venvs: dict) -> None:
-    """Copy the runtime's wheel, its tests and the files in; build the venvs from the device
-    files and install the wheel into each."""
+    """Copy the runtime's wheel, its tests, the C example and the files in; build the venvs from
+    the device files and install the wheel into each."""
     from release.__main__ import build
 
     work = root / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "examples", work / "examples")  # the C example, built by a test
     wheel = build(work / "dist").name
     for f in (
         "pyproject.toml",
@@ -176,16 +199,19 @@ def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object, venvs: dic
     )
     for venv, reqs in venvs.items():
         stamp = root / "opt" / venv / ".stamp"
-        want = (REPO / reqs).read_text() + pytest_pin
+        want = ((REPO / reqs).read_text() if reqs else "Debian's numpy\n") + pytest_pin
         if stamp.exists() and stamp.read_text() == want:
             continue
-        say(f"creating /opt/{venv} in the emulated system from {reqs} (once, ~1-2 min) ...")
+        what = reqs or "Debian's python3-numpy"
+        say(f"creating /opt/{venv} in the emulated system from {what} (once, ~1-2 min) ...")
         t0 = time.perf_counter()
+        make = "--system-site-packages " if reqs is None else ""
+        install = f"-r /work/{reqs} " if reqs else ""
         proc = chroot(
             root,
             cpu,
-            f"rm -rf /opt/{venv} && python3 -m venv /opt/{venv} && "
-            f"/opt/{venv}/bin/pip install -q -r /work/{reqs} '{pytest_pin}'",
+            f"rm -rf /opt/{venv} && python3 -m venv {make}/opt/{venv} && "
+            f"/opt/{venv}/bin/pip install -q {install}'{pytest_pin}'",
         )
         if proc.returncode != 0:
             raise UserError(
@@ -200,24 +226,22 @@ def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object, venvs: dic
             raise UserError(f"installing {wheel} in the emulated Pi failed: {proc.stderr[-600:]}")
 
 
-def guest_tests(root: Path, cpu: str) -> tuple[str, bool]:
-    """The runtime's tests in the emulated system's device venv: (summary line, passed)."""
+def guest_tests(root: Path, cpu: str, venv: str) -> tuple[str, bool]:
+    """The runtime's tests in one of the emulated system's venvs: (summary line, passed)."""
     t0 = time.perf_counter()
     proc = chroot(
         root,
         cpu,
         f"cd /work && EDGE_RUNTIME={GUEST_MODULE} EDGE_TEST_ARTIFACTS=build/test-artifacts "
-        "/opt/venv-device/bin/python -m pytest -q -p no:cacheprovider tests/runtime",
+        f"/opt/{venv}/bin/python -m pytest -q -p no:cacheprovider tests/runtime",
     )
     out = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
     summary = next(
         (ln for ln in reversed(out) if " passed" in ln or " failed" in ln),
         (out or ["no output"])[-1],
     )
-    line = (
-        f"Runtime tests (ai-edge-litert + onnxruntime venv, {cpu}): {summary} "
-        f"({time.perf_counter() - t0:.0f}s)"
-    )
+    what = "numpy from Debian, gcc" if venv == "venv-armhf" else "ai-edge-litert + onnxruntime"
+    line = f"Runtime tests ({what} venv, {cpu}): {summary} ({time.perf_counter() - t0:.0f}s)"
     return line, proc.returncode == 0
 
 
@@ -252,8 +276,9 @@ def main() -> int:
         "--os",
         choices=sorted(PI_OS),
         default="bookworm",
-        help="the Debian release under Raspberry Pi OS: trixie (today's, Python 3.13) or "
-        "bookworm (Python 3.11, the default)",
+        help="the Debian release under Raspberry Pi OS: trixie (today's, Python 3.13), "
+        "bookworm (Python 3.11, the default), or bookworm-armhf (the 32-bit OS: numpy from "
+        "Debian and the C files, as no interpreter has an armv7l wheel)",
     )
     parser.add_argument(
         "--skip-tests",
@@ -265,18 +290,19 @@ def main() -> int:
     artifacts = args.artifacts.resolve()
     manifest = read_manifest(artifacts)
     files = manifest["files"]
-    cpu = CPUS[args.cpu]
+    _, arch, about = PI_OS[args.os]
+    cpu = CPUS[args.cpu] if arch == "arm64" else ARMHF_CPU
     t_start = time.perf_counter()
-    ensure_host_tools(say)
+    ensure_host_tools(say, arch)
     root = ensure_rootfs(say, args.os)
-    missing = NOT_INSTALLABLE.get(args.os, {})
-    venvs = {v: reqs for v, reqs in GUEST_VENVS.items() if v not in missing}
+    venvs, runs, missing = guest_layout(args.os)
     lines, failures = [], 0
     with mounted(root), ThreadPoolExecutor(1) as pool:
         prepare_guest(root, cpu, artifacts, say, venvs)
         # the tests and the streams each keep one core busy: together they take about as long
         # as the tests alone
-        tests = None if args.skip_tests else pool.submit(guest_tests, root, cpu)
+        test_venv = runs["numpy"]  # the venv every release has
+        tests = None if args.skip_tests else pool.submit(guest_tests, root, cpu, test_venv)
         if tests:
             say(f"running the runtime's tests on the emulated Pi ({cpu}) in the background ...")
         source = write_samples(artifacts, root / "work" / "samples.txt")
@@ -291,10 +317,8 @@ def main() -> int:
         scale = manifest["model"]["normalization"]["scale"]
         for f in files:
             for backend in FORMAT_BACKENDS[f["format"]]:
-                if GUEST_VENV[backend] in missing:
-                    table.append(
-                        f"| {f['file']} | {backend} | {missing[GUEST_VENV[backend]]} | | | |"
-                    )
+                if runs[backend] in missing:
+                    table.append(f"| {f['file']} | {backend} | {missing[runs[backend]]} | | | |")
                     continue
                 t0 = time.perf_counter()
                 proc = chroot(
@@ -303,7 +327,7 @@ def main() -> int:
                     "cd /work && "
                     + " ".join(
                         stream_cmd(
-                            f"/opt/{GUEST_VENV[backend]}/bin/python",
+                            f"/opt/{runs[backend]}/bin/python",
                             f"artifacts/{f['file']}",
                             backend,
                             guest_source,
@@ -342,7 +366,7 @@ def main() -> int:
             models["NAB ambient (test model)"] = (REAL_SERIES_MODEL, "build/test-artifacts/nab")
         for name, (host_folder, guest_folder) in models.items():
             host_python = {b: str(REPO / v / "bin" / "python") for b, v in HOST_VENV.items()}
-            guest_python = {b: f"/opt/{v}/bin/python" for b, v in GUEST_VENV.items() if v in venvs}
+            guest_python = {b: f"/opt/{v}/bin/python" for b, v in runs.items() if v in venvs}
             on_host = verify_runs(
                 str(host_folder),
                 host_python,
@@ -367,8 +391,7 @@ def main() -> int:
             failures += not ok
             say(line)
     report = [
-        f"# pi-check: Raspberry Pi OS 64-bit user space ({args.os}: {PI_OS[args.os]}, arm64) "
-        f"under qemu, {cpu}",
+        f"# pi-check: Raspberry Pi OS user space ({args.os}: {about}, {arch}) under qemu, {cpu}",
         "",
         *lines,
         "",

@@ -1,7 +1,8 @@
-"""Cached Debian arm64 root file systems run under qemu-user: the Pi's user space.
+"""Cached Debian arm64 and armhf root file systems run under qemu-user: the Pi's user space.
 
 Raspberry Pi OS 64-bit is Debian arm64: 13 "trixie" (Python 3.13) today, 12 "bookworm"
-(Python 3.11, glibc 2.36) before it. Each is what a device application sees, minus the kernel.
+(Python 3.11, glibc 2.36) before it. The 32-bit OS is Debian-based armhf; Debian's own armhf
+(ARMv7, Pi 2 and later) stands in for it. Each is what a device application sees, minus the kernel.
 """
 
 from __future__ import annotations
@@ -17,15 +18,36 @@ from pathlib import Path
 from runtime.errors import UserError
 
 CACHE = Path(os.environ.get("PI_CHECK_CACHE", "/var/cache/edge-forecaster"))
-PI_OS = {"bookworm": "Debian 12, Python 3.11", "trixie": "Debian 13, Python 3.13"}
+# --os: (Debian release, architecture, what it is)
+PI_OS = {
+    "bookworm": ("bookworm", "arm64", "Debian 12, Python 3.11"),
+    "trixie": ("trixie", "arm64", "Debian 13, Python 3.13"),
+    "bookworm-armhf": ("bookworm", "armhf", "Debian 12 32-bit, ARMv7, Python 3.11"),
+}
 MIRROR = "http://deb.debian.org/debian"
-PACKAGES = "python3,python3-venv,python3-pip,ca-certificates"
+# gcc and libc6-dev: the Pi's own compiler builds the generated C files (export/c.py); on armhf
+# numpy comes from Debian (PyPI has no armv7l wheel of it, nor of any interpreter)
+PACKAGES = "python3,python3-venv,python3-pip,ca-certificates,gcc,libc6-dev"
+EXTRA_PACKAGES = {"armhf": ",python3-numpy"}
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
-HANDLER = "edge-forecaster-aarch64"
-QEMU = CACHE / "qemu-aarch64"
-ELF_MAGIC = r"\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
-ELF_MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+# architecture -> qemu-user binary, binfmt handler name, ELF magic and mask
+_MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+EMULATORS = {
+    "arm64": (
+        "qemu-aarch64",
+        "edge-forecaster-aarch64",
+        r"\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00",
+        _MASK,
+    ),
+    "armhf": (
+        "qemu-arm",
+        "edge-forecaster-arm",
+        r"\x7f\x45\x4c\x46\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00",
+        _MASK,
+    ),
+}
 CPUS = {"pi4": "cortex-a72", "pi5": "cortex-a76"}
+ARMHF_CPU = "cortex-a7"  # qemu-arm emulates 32-bit cores only; the Pi 2's, ARMv7 as Debian armhf
 
 
 class NeedsRoot(UserError):
@@ -44,8 +66,8 @@ def run(*cmd: str, **kw: object) -> subprocess.CompletedProcess:
     return proc
 
 
-def ensure_host_tools(say: object) -> None:
-    """Root, debootstrap, qemu 10 and an aarch64 binfmt handler, or a clear refusal."""
+def ensure_host_tools(say: object, arch: str = "arm64") -> None:
+    """Root, debootstrap, qemu 10 and a binfmt handler for arch, or a clear refusal."""
     if os.geteuid() != 0:
         raise NeedsRoot("pi-check needs root (chroot, mounts, binfmt_misc): run it as root")
     if not shutil.which("debootstrap"):
@@ -67,19 +89,21 @@ def ensure_host_tools(say: object) -> None:
                 f"binfmt_misc is not available here ({proc.stderr.strip()}): "
                 "emulated arm64 binaries cannot run"
             )
-    if not (BINFMT / HANDLER).exists():
-        # Our own handler, registered after (so before) any other aarch64 one; flag F opens the
-        # interpreter now, so it works inside the chroot.
-        (BINFMT / "register").write_text(f":{HANDLER}:M::{ELF_MAGIC}:{ELF_MASK}:{QEMU}:F\n")
+    binary, handler, magic, mask = EMULATORS[arch]
+    if not (BINFMT / handler).exists():
+        # Our own handler, registered after (so before) any other one for arch; flag F opens
+        # the interpreter now, so it works inside the chroot.
+        (BINFMT / "register").write_text(f":{handler}:M::{magic}:{mask}:{CACHE / binary}:F\n")
 
 
 def ensure_qemu(say: object) -> None:
-    """qemu-aarch64 10 (Debian 13's qemu-user, static), once, into the cache.
+    """qemu-aarch64 and qemu-arm 10 (Debian 13's qemu-user, static), once, into the cache.
 
     Debian 12's qemu 7.2 shows programs the host's x86 /proc/cpuinfo, and ai-edge-litert and
     onnxruntime then crash creating an interpreter; qemu 10 emulates cpuinfo.
     """
-    if QEMU.exists():
+    binaries = [binary for binary, *_ in EMULATORS.values()]
+    if all((CACHE / b).exists() for b in binaries):
         return
     say("fetching qemu-user 10 from Debian 13 (once) ...")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -100,15 +124,23 @@ def ensure_qemu(say: object) -> None:
             run("dpkg-deb", "-x", str(deb), str(t / "x"))
         except (UserError, StopIteration) as e:
             raise NoEmulation(f"cannot fetch qemu-user from Debian 13: {e}") from None
-        shutil.copy(t / "x" / "usr/bin/qemu-aarch64", QEMU)
+        for binary in binaries:  # a registered handler holds its binary open: keep it
+            if not (CACHE / binary).exists():
+                shutil.copy(t / "x" / "usr/bin" / binary, CACHE / binary)
 
 
 def ensure_rootfs(say: object, pi_os: str = "bookworm") -> Path:
     """Build the root file system of a Debian release once (about a minute), then reuse it."""
-    root = CACHE / f"{pi_os}-arm64"
-    if (root / ".ready").exists():
+    release, arch, _ = PI_OS[pi_os]
+    packages = PACKAGES + EXTRA_PACKAGES.get(arch, "")
+    root = CACHE / f"{release}-{arch}"
+    ready = root / ".ready"  # holds the package list it was built with
+    if ready.exists() and ready.read_text() == packages:
+        link_alternatives(root)
         return root
-    say(f"building a {pi_os} arm64 root file system in {root} (once) ...")
+    if ready.exists():
+        say(f"the cached {pi_os} root file system was built without some of {packages}")
+    say(f"building a {release} {arch} root file system in {root} (once) ...")
     if root.exists():
         unmount(root)
         shutil.rmtree(root)
@@ -117,11 +149,11 @@ def ensure_rootfs(say: object, pi_os: str = "bookworm") -> Path:
     # second stage (5 minutes) with a few seconds
     run(
         "debootstrap",
-        "--arch=arm64",
+        f"--arch={arch}",
         "--foreign",
         "--variant=minbase",
-        f"--include={PACKAGES}",
-        pi_os,
+        f"--include={packages}",
+        release,
         str(root),
         MIRROR,
     )
@@ -132,8 +164,18 @@ def ensure_rootfs(say: object, pi_os: str = "bookworm") -> Path:
         proc_dir.unlink()
     for d in ("proc", "sys", "dev", "work", "tmp"):
         (root / d).mkdir(exist_ok=True)
-    (root / ".ready").touch()
+    link_alternatives(root)
+    ready.write_text(packages)
     return root
+
+
+def link_alternatives(root: Path) -> None:
+    """The links the skipped maintainer scripts would have made with update-alternatives: the
+    reference BLAS and LAPACK, which Debian's numpy loads (libblas.so.3 was missing on armhf)."""
+    for lib in root.glob("usr/lib/*/*/lib*.so.3"):
+        link = lib.parent.parent / lib.name
+        if lib.parent.name in ("blas", "lapack") and not link.exists():
+            link.symlink_to(f"{lib.parent.name}/{lib.name}")
 
 
 def unmount(root: Path) -> None:
