@@ -248,7 +248,7 @@ def source(
 
 typedef struct {{
     const {"signed char" if int8 else "float"} *values;
-    const float *scale; /* {"per column, or one for a one-row matrix" if int8 else "unused"} */
+    const float *scale; /* {"per column, or one for the whole matrix" if int8 else "unused"} */
     int per_column;
 }} matrix;
 
