@@ -136,7 +136,14 @@ def split(values: np.ndarray, cfg: TrainConfig) -> Split:
             f"{len(values)} rows are too few for windows of {cfg.window} and a "
             f"{cfg.test_fraction:.0%} test split: need at least {need} rows"
         )
-    norm = Normalization.fit(series[: first_test + cfg.window], cfg.target)
+    trained_on = series[: first_test + cfg.window]
+    if np.ptp(trained_on) == 0:
+        raise UserError(
+            f"{cfg.data}: the {len(trained_on) + lead} samples training would learn from are "
+            f"all {values[0]:g} (a stuck or flat-lined sensor): there is nothing to learn; train "
+            "on a part of the series that varies (--rows), or flag any departure from that value"
+        )
+    norm = Normalization.fit(trained_on, cfg.target)
     z = norm.apply(series).astype(np.float32)
     x, y = make_windows(z, cfg.window)
     test_start = first_test + cfg.window

@@ -303,9 +303,10 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         "model.json, windows.npz"
         f"{', history.png, predictions.png' if plots else ''})"
     )
+    ratio = step_ratio(metrics)
     say(
         f"step mode: test MSE {metrics['step_test_mse']:.3e} over the whole stream from a zero "
-        f"state ({metrics['step_test_mse'] / metrics['test_mse']:.2f}x window mode), "
+        f"state ({'n/a' if ratio is None else f'{ratio:.2f}x'} window mode), "
         + (f"weights tuned for streaming -> {STREAM_FILE}" if tuned else "window weights")
     )
     warning = skill_warning(sp, metrics)
@@ -313,6 +314,11 @@ def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = Tr
         say(warning)
     sys.stdout.flush()
     return meta
+
+
+def step_ratio(metrics: dict) -> float | None:
+    """Step-mode test MSE over window mode's; None when window mode is exact (a constant series)."""
+    return metrics["step_test_mse"] / metrics["test_mse"] if metrics["test_mse"] > 0 else None
 
 
 def skill_text(skill: float | None) -> str:
