@@ -1,0 +1,101 @@
+"""CLI: `python -m fleet INPUT... [--workers N | --scheduler tcp://HOST:8786]` trains and exports
+one model per series, in parallel on Dask, and writes fleet.json and fleet.md."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from runtime.errors import ArgumentParser, UserError, run_cli
+from training.cli import add_dataclass_options
+from training.config import TrainConfig
+
+from .inputs import find_series
+from .run import Settings, run_fleet
+
+# chosen per series by the fleet, not passed through to `python -m training`
+PER_SERIES = ("data", "column", "rows", "out")
+
+
+def train_args(args: argparse.Namespace) -> list[str]:
+    """The training options given that differ from training's defaults, as command-line words."""
+    words = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in PER_SERIES:
+            continue
+        value = getattr(args, f.name)
+        if value != f.default:
+            words += [f"--{f.name.replace('_', '-')}", str(value)]
+    return words
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a fraction in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
+    return value
+
+
+def main() -> int:
+    """Parse the command line and run the fleet; exit 1 if a series failed or a file missed."""
+    parser = ArgumentParser(
+        prog="python -m fleet",
+        description="Train, export and gate one model per series (the same files as `make train "
+        "export`, in OUT/<series>/), as one Dask task per series, then write OUT/fleet.json and "
+        "OUT/fleet.md. A second run skips each series whose folder is complete and whose input "
+        "and settings are unchanged.",
+        epilog="Training options (--epochs, --window, --cell, ...) apply to every series.",
+    )
+    parser.add_argument(
+        "inputs", nargs="+", help="CSV files, folders of them (NAB's data/ as it is) or globs"
+    )
+    parser.add_argument("--out", type=Path, default=Path("fleet-out"), help="(default: fleet-out)")
+    parser.add_argument("--column", default="value", help="CSV column (default: value)")
+    parser.add_argument(
+        "--train-fraction",
+        type=fraction,
+        help="train on the first part of each series, e.g. 0.15 (NAB's probationary "
+        "period); default: the whole series",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="local worker processes (default: 2)"
+    )
+    parser.add_argument(
+        "--scheduler", help="an existing Dask scheduler, e.g. tcp://HOST:8786, instead"
+    )
+    parser.add_argument("--variants", help="passed to export: comma-separated quantizations")
+    parser.add_argument("--modes", help="passed to export: window, step or both")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_dataclass_options(parser, TrainConfig, skip=PER_SERIES)
+    args = parser.parse_args()
+    if args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    export_args = []
+    for name in ("variants", "modes"):
+        if getattr(args, name):
+            export_args += [f"--{name}", getattr(args, name)]
+    settings = Settings(args.column, args.train_fraction, train_args(args), export_args)
+    rows = run_fleet(
+        find_series(args.inputs),
+        args.out,
+        settings,
+        args.workers,
+        args.scheduler,
+        progress=not args.no_progress,
+    )
+    failed = [r for r in rows if r["error"]]
+    missed = [r for r in rows if not r["error"] and r["held"] < len(r["files"])]
+    print(
+        f"{len(rows) - len(failed)} of {len(rows)} series trained and exported, "
+        f"{len(missed)} with a file over its bound -> {args.out}/fleet.md"
+    )
+    return 1 if failed or missed else 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
