@@ -12,9 +12,12 @@ VENV := .venv
 DEVICE_VENV := .venv-device
 CLASSIC_VENV := .venv-classic
 SOURCES := $(wildcard training/*.py export/*.py runtime/*.py)
+NAB ?= ../shared/nab
+FLEET ?= $(NAB)/data
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream c-demo bench pi-check quant-table target-table wheel clean distclean setup
+.PHONY: help train export test lint format stream c-demo bench pi-check quant-table target-table fleet nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +75,13 @@ quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weathe
 
 target-table: $(VENV)/.stamp ## train each series for each target (level, change) -> the README's table (10 min)
 	$(VENV)/bin/python -m training.targets
+
+fleet: $(VENV)/.stamp ## one model per series, on Dask: FLEET=files/folder/glob (default NAB's data), FLEET_ARGS="--train-fraction 0.15 ..."
+	$(VENV)/bin/python -m fleet $(FLEET) --out $(ARTIFACTS)/fleet --workers $(WORKERS) $(FLEET_ARGS)
+
+nab: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## the anomaly score on NAB (NAB=folder, VARIANT=int8|float32|c_int8) -> README's table (40 min)
+	$(VENV)/bin/python -m nab --nab $(NAB) run --python $(abspath $(DEVICE_VENV))/bin/python --workers $(WORKERS) \
+	  $(if $(VARIANT),--variant $(VARIANT),--variant int8 --variant float32 --variant c_int8) $(if $(VARIANT),,--readme README.md)
 
 pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## the runtime on an emulated Raspberry Pi OS (root; PI=pi5: Cortex-A76; PI_OS=trixie or bookworm-armhf)
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)

@@ -1,0 +1,38 @@
+"""`python -m nab run` on one NAB file, a small version of `make nab`: a real model, the runtime's
+stream, results in NAB's own layout, scored, plotted."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_module
+
+NAB = Path(__file__).resolve().parents[3] / "shared" / "nab"
+pytestmark = [
+    pytest.mark.tensorflow,
+    pytest.mark.skipif(not (NAB / "data").is_dir(), reason=f"no {NAB}"),
+]
+
+
+def test_one_file_through_the_benchmark(tmp_path):
+    args = ["--nab", str(NAB), "run", "--out", str(tmp_path), "--files", "art_daily_jumpsup"]
+    res = run_module("nab", *args, "--epochs", "3", "--workers", "1", timeout=600)
+    assert res.returncode == 0, res.stderr
+    result = tmp_path / "results/edge-int8/artificialWithAnomaly/edge-int8_art_daily_jumpsup.csv"
+    rows = list(csv.DictReader(result.open()))
+    assert list(rows[0]) == ["timestamp", "value", "anomaly_score", "label"]
+    data = list(csv.DictReader((NAB / "data/artificialWithAnomaly/art_daily_jumpsup.csv").open()))
+    assert [r["timestamp"] for r in rows] == [r["timestamp"] for r in data]
+    scores = [float(r["anomaly_score"]) for r in rows]
+    assert min(scores) >= 0 and max(scores) <= 1 and max(scores) > 0
+    assert sum(r["label"] == "1" for r in rows) == 403  # NAB's one window on this file
+    summary = json.loads((tmp_path / "nab.json").read_text())
+    standard = summary["scores"]["edge-int8"]["standard"]
+    assert -100 <= standard["score"] <= 100 and 0 < standard["threshold"] <= 1.1
+    assert "edge-int8" in (tmp_path / "nab.md").read_text()
+    for plot in ("artificialWithAnomaly.png", "series.png"):
+        assert (tmp_path / "plots" / plot).stat().st_size > 10_000
