@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.anomaly import threshold_from_residuals
+from runtime.anomaly import THRESHOLD
 from runtime.backends import default_backend, open_backend
 from runtime.errors import UserError
 from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
 from runtime.manifest import FORMAT, MANIFEST, Entry, sha256_file
 from runtime.parity import REFERENCE, Parity, Reference, check, parity_line
-from runtime.windows import RANGE_MARGIN, Normalization, make_windows
+from runtime.windows import RANGE_MARGIN, Normalization
 from training.files import staged, step_weights_file, write_json
 
 from . import stress
@@ -70,7 +70,7 @@ class References:
     ref: Reference  # Keras's forecasts on the test windows, the stream and the stress windows
     y_test: np.ndarray  # the test targets
     test_start: int  # index in the stream of the first test target
-    thresholds: dict  # anomaly threshold per mode (data units)
+    anomaly: dict  # the anomaly score's constants and threshold (runtime/anomaly.py)
     norm: Normalization  # model units <-> data units
     state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
@@ -95,7 +95,7 @@ class References:
 
 
 def references(artifacts: Path, meta: dict, windows: dict) -> References:
-    """Keras forecasts in both modes, and anomaly thresholds from validation residuals."""
+    """Keras forecasts in both modes, on the test windows, the stream and the stress set."""
     from .step import sequence_reference, state_names, step_model
 
     model = load_keras(artifacts / "model.keras")
@@ -105,16 +105,6 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
     series = windows["series"]
     test_start = int(meta["data"]["test_start"])
     stream = sequence_reference(stepper, series)
-    # validation: the last validation_split of the training windows, as in training
-    n_train = test_start - window
-    val_start = test_start - int(n_train * meta["training"]["validation_split"])
-    x_val, y_val = make_windows(series[val_start - window : test_start], window)
-    val_window = model.predict(x_val, batch_size=256, verbose=0).reshape(-1)
-    residuals = {
-        "window": norm.invert(val_window) - norm.invert(y_val),
-        "step": norm.invert(stream[val_start - 1 : test_start - 1])
-        - norm.invert(series[val_start:test_start]),
-    }
     stress_x = stress.stretched_windows(series, np.arange(test_start, len(series)), window)
     ref = Reference(
         x_test=windows["test_x"],
@@ -131,7 +121,7 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         ref=ref,
         y_test=windows["test_y"],
         test_start=test_start,
-        thresholds={m: threshold_from_residuals(r) for m, r in residuals.items() if len(r)},
+        anomaly={"threshold": THRESHOLD},
         norm=norm,
         state_names=state_names(stepper),
         step_model=step_model(stepper),
@@ -180,9 +170,10 @@ def write_c(variant: Variant, artifacts: Path, out: Path, meta: dict, refs: Refe
         f"{m['cell'].upper()} x{m['layers']} ({m['units']} units) on {meta['data']['source']}, "
         f"{stepper.name}"
     )
-    threshold = refs.thresholds.get("step")
     precision = variant.name.removeprefix("c_")
-    write_sources(out.parent, precision, layers, dense, refs.norm, meta["window"], threshold, about)
+    write_sources(
+        out.parent, precision, layers, dense, refs.norm, meta["window"], refs.anomaly, about
+    )
     return ""
 
 
@@ -305,7 +296,7 @@ def export_all(
         "units": meta["model"]["units"],
         "layers": meta["model"]["layers"],
         "range_margin": RANGE_MARGIN,
-        "anomaly_threshold": refs.thresholds,
+        "anomaly": refs.anomaly,
         "test_mse": (mse := refs.keras_test_mse()),
         "best_mode": min(mse, key=mse.get),  # what the runtime runs when no mode is asked for
         "step_weights": step_weights_file(artifacts).name,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.anomaly import ScoreParams
 from runtime.windows import Normalization
 from training.files import write_json
 from training.plots import plt, save_figure
@@ -52,7 +53,7 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
         "stream_samples": len(refs.ref.series),
         "keras_test_mse": keras_mse,
         "metrics": meta["metrics"],
-        "anomaly_threshold": refs.thresholds,
+        "anomaly": refs.anomaly,
         "files": table,
     }
     write_json(folder / "report.json", data)
@@ -140,11 +141,12 @@ def _markdown(data: dict) -> str:
             f"{r['flash_bytes'] / native[0]['flash_bytes']:.2f} | {r['ram_bytes']:,} |"
             for r in native
         ]
-    t = data["anomaly_threshold"]
+    a = data["anomaly"]
     lines += [
         "",
-        "Anomaly thresholds (|sample - forecast|, data units, from validation "
-        "residuals): " + ", ".join(f"{mode} {v:.3g}" for mode, v in t.items()) + ".",
+        f"Anomaly: a score from {a['threshold']:.3g} on (runtime/anomaly.py: "
+        + ", ".join(f"{k} {v:g}" for k, v in ScoreParams().to_dict().items())
+        + ").",
         "",
         "![predictions, deviation and size](report.png)",
         "",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .anomaly import THRESHOLD
 from .backends import BACKENDS, available, backends_for, default_backend, version_of
 from .errors import ArgumentParser, UserError, run_cli
 from .forecaster import load
@@ -105,7 +106,7 @@ class CtrlC:
             signal.signal(signal.SIGINT, previous)
 
 
-FIELDS = ("value", "prediction", "residual", "anomaly", "out_of_range")
+FIELDS = ("value", "prediction", "residual", "score", "anomaly", "out_of_range")
 
 
 class Output:
@@ -131,11 +132,12 @@ class Output:
             self._write(json.dumps({"index": index, **named}))
             return
         parts = [str(index)]
-        for value, pred, residual, anomaly, out_of_range in cells:
+        for value, pred, residual, score, anomaly, out_of_range in cells:
             parts += [
                 repr(value),
                 "" if pred is None else f"{pred:.6g}",
                 "" if residual is None else f"{residual:.6g}",
+                "" if score is None else f"{score:.6f}",
                 str(int(anomaly)),
                 str(int(out_of_range)),
             ]
@@ -167,13 +169,14 @@ def stream(args: argparse.Namespace) -> int:
             pred = st.push(sample.values[0] if n == 1 else np.array(sample.values))
             preds = [None] * n if pred is None else np.atleast_1d(pred).tolist()
             residuals = [None] * n if st.residual is None else np.atleast_1d(st.residual).tolist()
+            scores = [None] * n if st.score is None else np.atleast_1d(st.score).tolist()
             anomalies = (
                 np.atleast_1d(st.anomaly).tolist() if st.residual is not None else [False] * n
             )
             outside = np.atleast_1d(st.out_of_range).tolist()
             out.row(
                 counts["read"],
-                list(zip(sample.values, preds, residuals, anomalies, outside, strict=True)),
+                list(zip(sample.values, preds, residuals, scores, anomalies, outside, strict=True)),
             )
             counts["read"] += 1
             counts["predicted"] += pred is not None
@@ -223,8 +226,8 @@ def info(args: argparse.Namespace) -> int:
             if norm.get("target") == "change"
             else "data"
         )
-        + f" = model * {norm['scale']:.6g} + {norm['center']:.6g}, anomaly above "
-        + ", ".join(f"{v:.3g} ({k})" for k, v in model.get("anomaly_threshold", {}).items())
+        + f" = model * {norm['scale']:.6g} + {norm['center']:.6g}, anomaly from score "
+        + f"{model.get('anomaly', {}).get('threshold', THRESHOLD):.3g}"
     )
     if "test_mse" in model:
         mse = model["test_mse"]
@@ -316,6 +319,17 @@ def positive(kind: type) -> Callable[[str], float]:
     return parse
 
 
+def score_threshold(text: str) -> float:
+    """An argparse type: an anomaly score in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected an anomaly score in (0, 1], got {text!r}")
+    return value
+
+
 def main() -> int:
     """Parse the command line and run a subcommand."""
     parser = ArgumentParser(
@@ -330,7 +344,8 @@ def main() -> int:
         help="forecast a stream of samples, one line out per sample",
         description="Read samples one at a time and print, per valid sample: index, value, "
         "the forecast of the next sample (empty until a window of samples is in), the residual "
-        "(value minus the forecast made for it), anomaly (1 if the residual exceeds the "
+        "(value minus the forecast made for it), score (0 to 1: how unlikely the recent "
+        "residuals are under those seen before), anomaly (1 if the score reaches the "
         "threshold) and out_of_range (1 if the value is more than 10% beyond the training "
         "range). Bad lines are reported on stderr and skipped; a summary ends the run.",
     )
@@ -354,9 +369,9 @@ def main() -> int:
     s.add_argument("--backend", choices=BACKENDS, help="force an interpreter")
     s.add_argument(
         "--threshold",
-        type=float,
-        help="anomaly threshold on |value - forecast| in data units (default: from "
-        "the validation residuals in the manifest)",
+        type=score_threshold,
+        help="anomaly score (0 to 1] from which a sample is an anomaly (default: the "
+        "manifest's, tuned on NAB)",
     )
     s.add_argument(
         "--input",

@@ -11,6 +11,7 @@ from typing import Self
 
 import numpy as np
 
+from .anomaly import THRESHOLD
 from .backends import (
     TFLITE_BACKENDS,
     TensorInfo,
@@ -65,8 +66,8 @@ class LoadedModel:
         self.norm = Normalization.from_dict(entry.model["normalization"])
         # None: any batch. 1: one call per invoke (see export/variants.py for why).
         self.max_batch = entry.info.get("max_batch", 1)
-        # |sample - forecast| above which a sample is an anomaly (data units), if exported
-        self.anomaly_threshold = entry.model.get("anomaly_threshold", {}).get(self.mode)
+        # the anomaly score from which a sample is an anomaly (runtime/anomaly.py)
+        self.anomaly_threshold = entry.model.get("anomaly", {}).get("threshold", THRESHOLD)
 
     @classmethod
     def load(

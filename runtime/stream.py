@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .anomaly import AnomalyScore
 from .errors import UserError
 from .forecaster import Forecaster, StepForecaster
 from .windows import RANGE_MARGIN, WindowBuffer
@@ -15,9 +16,10 @@ class Stream:
     push() returns None until `window` samples have arrived (one more for a change model, whose
     inputs are the steps between samples), then a forecast per push: a float for one sensor, an
     array of `sensors` floats for several (one invoke for all of them). After each push,
-    `residual` is the sample minus the forecast made for it, `anomaly` says whether that exceeds
-    the threshold from the validation residuals stored in the manifest, and `out_of_range`
-    whether the model's input lies more than RANGE_MARGIN beyond its training range.
+    `residual` is the sample minus the forecast made for it, `score` how unlikely the recent
+    residuals are under those seen before (0 to 1, runtime/anomaly.py), `anomaly` whether the
+    score reaches the threshold (the manifest's, or the one given), and `out_of_range` whether the
+    model's input lies more than RANGE_MARGIN beyond its training range.
     """
 
     def __init__(
@@ -26,6 +28,7 @@ class Stream:
         self.model = model
         self.sensors = sensors
         self.threshold = threshold if threshold is not None else model.anomaly_threshold
+        self._scores = [AnomalyScore() for _ in range(sensors)]
         self._center, self._scale = model.norm.center, model.norm.scale
         self._lead = model.norm.lead
         self._step = isinstance(model, StepForecaster)
@@ -73,16 +76,24 @@ class Stream:
         return self._last
 
     def _residual(self, x: float | np.ndarray) -> None:
-        if self._last is None:
-            self.residual, self.anomaly = None, False
+        """The residual against the forecast made for x, and x's anomaly score and flag."""
+        self.residual = None if self._last is None else x - self._last
+        if self.sensors == 1:
+            size = None if self._last is None else abs(self.residual) / self._scale
+            self.score = self._scores[0].push(x, size)
+            self.anomaly = self.score is not None and self.score >= self.threshold
             return
-        self.residual = x - self._last
-        if not self.threshold:
-            self.anomaly = False if self.sensors == 1 else np.zeros(self.sensors, bool)
-        elif self.sensors == 1:
-            self.anomaly = abs(self.residual) > self.threshold
-        else:
-            self.anomaly = np.abs(self.residual) > self.threshold
+        values = x.tolist()
+        if self._last is None:
+            for score, value in zip(self._scores, values, strict=True):
+                score.push(value, None)
+            self.score, self.anomaly = None, np.zeros(self.sensors, bool)
+            return
+        sizes = (np.abs(self.residual) / self._scale).tolist()
+        self.score = np.array(
+            [s.push(v, z) for s, v, z in zip(self._scores, values, sizes, strict=True)]
+        )
+        self.anomaly = self.score >= self.threshold
 
     def reset(self) -> None:
         """Start over: forget the window (or the recurrent state) and the last forecast."""
@@ -92,6 +103,9 @@ class Stream:
         self._last: np.ndarray | None = None
         self._previous: float | np.ndarray | None = None  # the last sample, for a change model
         self.residual: float | np.ndarray | None = None
+        self.score: float | np.ndarray | None = None
+        for score in self._scores:
+            score.reset()
         self.out_of_range: bool | np.ndarray = False
         self.anomaly: bool | np.ndarray = False
 
@@ -110,6 +124,7 @@ class Stream:
             "memory": memory,
             "last": None if self._last is None else np.atleast_1d(self._last).tolist(),
             "previous": None if self._previous is None else np.atleast_1d(self._previous).tolist(),
+            "score": [s.get_state() for s in self._scores],
         }
 
     def set_state(self, state: dict) -> None:
@@ -133,3 +148,5 @@ class Stream:
         self._last = None if last is None else last[0] if self.sensors == 1 else np.array(last)
         if previous is not None:
             self._previous = previous[0] if self.sensors == 1 else np.array(previous)
+        for score, saved in zip(self._scores, state.get("score", []), strict=False):
+            score.set_state(saved)

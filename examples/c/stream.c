@@ -1,6 +1,6 @@
 /* Stream samples through the generated C forecaster: one number per line on stdin, and per
- * sample the columns of `python -m runtime stream`: index,value,prediction,residual,anomaly,
- * out_of_range. A line that is not a number is reported on stderr and skipped.
+ * sample the columns of `python -m runtime stream`: index,value,prediction,residual,score,
+ * anomaly,out_of_range. A line that is not a number is reported on stderr and skipped.
  *
  * Build it beside the two generated files (make c-demo does):
  *   cc -std=c99 -O3 -I artifacts/c examples/c/stream.c artifacts/c/forecaster_float32.c -lm
@@ -21,14 +21,14 @@ static int parse(const char *line, double *value) {
 }
 
 int main(void) {
-    ef_stream stream; /* the whole state: EF_STATE_SIZE floats and three counters */
+    ef_stream stream; /* the whole state: EF_STATE_SIZE floats, the score's and counters */
     char line[512];
     long lineno = 0, read = 0, predicted = 0, skipped = 0, anomalies = 0, outside = 0;
     float forecast = 0.0f, last_forecast = 0.0f;
     int has_last = 0;
 
     ef_reset(&stream);
-    puts("index,value,prediction,residual,anomaly,out_of_range");
+    puts("index,value,prediction,residual,score,anomaly,out_of_range");
     while (fgets(line, sizeof line, stdin)) {
         double value;
         lineno++;
@@ -38,19 +38,17 @@ int main(void) {
             continue;
         }
         int has_forecast = ef_push(&stream, (float)value, &forecast);
-        int anomaly = 0;
         printf("%ld,%.17g,", read, value);
         if (has_forecast) printf("%.6g", forecast);
         putchar(',');
-        if (has_last) { /* the sample against the forecast made for it */
-            double residual = value - last_forecast;
-            anomaly = EF_ANOMALY_THRESHOLD > 0 && fabs(residual) > EF_ANOMALY_THRESHOLD;
-            printf("%.6g", residual);
-        }
-        printf(",%d,%d\n", anomaly, stream.out_of_range);
+        if (has_last) /* the sample against the forecast made for it, and its score */
+            printf("%.6g,%.6f", value - last_forecast, stream.score);
+        else
+            putchar(',');
+        printf(",%d,%d\n", stream.anomaly, stream.out_of_range);
         read++;
         predicted += has_forecast;
-        anomalies += anomaly;
+        anomalies += stream.anomaly;
         outside += stream.out_of_range;
         has_last = has_forecast;
         last_forecast = forecast;

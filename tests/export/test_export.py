@@ -13,6 +13,7 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from export.variants import BY_KEY, VARIANTS
+from runtime.anomaly import THRESHOLD
 from tests.conftest import run_module
 from tests.make_artifacts import MODELS
 
@@ -97,7 +98,7 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
     assert steps["int8"]["step"]["state_names"] == ["h0", "c0"]
     assert steps["float32"]["step"]["state_sizes"] == [50, 50]
     assert steps["float32"]["max_batch"] is None and files["float32"]["max_batch"] == 1
-    assert set(manifest["model"]["anomaly_threshold"]) == {"window", "step"}
+    assert manifest["model"]["anomaly"] == {"threshold": THRESHOLD}
     assert files["int8"]["inputs"][0]["dtype"] == "int8"
     assert files["int8"]["inputs"][0]["scale"] > 0
     assert files["float32"]["inputs"][0]["shape"] == [1, 50, 1]

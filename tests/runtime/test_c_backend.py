@@ -163,7 +163,10 @@ def test_the_c_example_prints_the_runtime_streams_columns(lstm_dir, samples, tmp
         ],
         check=True,
     )
-    text = "\n".join(f"{v!r}" for v in samples[:400]) + "\nnot a number\n"
+    values = list(samples[:400])
+    for i in (250, 330):  # two spikes, for scores well above 0
+        values[i] += 0.6
+    text = "\n".join(f"{v!r}" for v in values) + "\nnot a number\n"
     c = subprocess.run([str(exe)], input=text, capture_output=True, text=True)
     py = run_module(
         "runtime",
@@ -188,3 +191,9 @@ def test_the_c_example_prints_the_runtime_streams_columns(lstm_dir, samples, tmp
         if a["prediction"]:
             assert abs(float(a["prediction"]) - float(b["prediction"])) <= 2e-5 * scale + 1e-5
         assert a["out_of_range"] == b["out_of_range"]
+        # ef_push's anomaly score (float) against the runtime's (double)
+        assert (a["score"] == "") == (b["score"] == "")
+        if a["score"]:
+            assert abs(float(a["score"]) - float(b["score"])) <= 1e-3
+            assert a["anomaly"] == b["anomaly"]
+    assert max(float(r["score"] or 0) for r in py_rows) > 0.5  # the spikes scored

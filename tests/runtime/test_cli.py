@@ -52,9 +52,9 @@ def start_stream(model, *args):
 
 def parse_csv(stdout):
     lines = stdout.strip().splitlines()
-    assert lines[0] == "index,value,prediction,residual,anomaly,out_of_range"
+    assert lines[0] == "index,value,prediction,residual,score,anomaly,out_of_range"
     rows = [line.split(",") for line in lines[1:]]
-    return [(int(i), float(v), float(p) if p else None, o == "1") for i, v, p, _, _, o in rows]
+    return [(int(i), float(v), float(p) if p else None, o == "1") for i, v, p, _, _, _, o in rows]
 
 
 def assert_same_predictions(rows, expected):
@@ -113,6 +113,7 @@ def test_stdin_one_number_per_line_as_jsonl(lstm_dir, samples):
         "value": samples[0],
         "prediction": None,
         "residual": None,
+        "score": None,
         "anomaly": False,
         "out_of_range": False,
     }
@@ -144,14 +145,14 @@ def test_several_columns_give_one_prediction_each(lstm_dir, samples, tmp_path):
         "b",
     )
     lines = res.stdout.strip().splitlines()
-    fields = ["prediction", "residual", "anomaly", "out_of_range"]
+    fields = ["prediction", "residual", "score", "anomaly", "out_of_range"]
     assert lines[0] == "index," + ",".join(
         f"{n}{'_' + f if f else ''}" for n in "ab" for f in ["", *fields]
     )
     last = lines[-1].split(",")
     want_a = api_predictions(lstm_dir, samples[:70])[-1]
     want_b = api_predictions(lstm_dir, [-x for x in samples[:70]])[-1]
-    np.testing.assert_allclose([float(last[2]), float(last[7])], [want_a, want_b], rtol=1e-5)
+    np.testing.assert_allclose([float(last[2]), float(last[8])], [want_a, want_b], rtol=1e-5)
 
 
 def test_sim_source_streams_count_samples(lstm_dir):
@@ -279,7 +280,7 @@ def test_undecodable_and_malformed_lines_are_bad_lines(lstm_dir, samples):
 
 def test_random_bytes_say_what_input_was_expected(lstm_dir):
     code, out, err = run_bytes(lstm_dir, np.random.default_rng(1).bytes(20_000))
-    assert code == 2 and out.strip() == "index,value,prediction,residual,anomaly,out_of_range"
+    assert code == 2 and out.strip() == "index,value,prediction,residual,score,anomaly,out_of_range"
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: no line of the input held a reading (expected numbers, one")
     assert len(last) < 300 and last.isascii() and "Traceback" not in err
