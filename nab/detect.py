@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.errors import UserError
+
 from .corpus import Series
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +36,7 @@ def stream_file(python: str, model: Path, series: Series, variant: str) -> Detec
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuntimeError(f"{series.name}: the runtime failed (exit {proc.returncode}): {last}")
+        raise UserError(f"{series.name}: the runtime failed (exit {proc.returncode}): {last}")
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
 
     def column(key: str, empty: float) -> np.ndarray:
