@@ -110,3 +110,15 @@ def test_config_validates_values():
     with pytest.raises(UserError, match="--window must be at least 1"):
         TrainConfig(window=0)
     assert dataclasses.replace(TrainConfig(), units=8).units == 8
+
+
+def test_a_flat_lined_series_is_refused_with_one_line(tmp_path):
+    """A stuck sensor (NAB's art_flatline): nothing to learn, said in one line, exit 2."""
+    with pytest.raises(UserError, match="are all 3 \\(a stuck or flat-lined sensor\\)"):
+        split(np.full(400, 3.0), TrainConfig())
+    path = tmp_path / "flat.csv"
+    path.write_text("value\n" + "45\n" * 400)
+    res = run_module("training", "--data", str(path), "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert not (tmp_path / "out" / "model.json").exists()
