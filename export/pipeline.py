@@ -70,7 +70,7 @@ class References:
     ref: Reference  # Keras's forecasts on the test windows, the stream and the stress windows
     y_test: np.ndarray  # the test targets
     test_start: int  # index in the stream of the first test target
-    anomaly: dict  # the anomaly score's constants and threshold (runtime/anomaly.py)
+    anomaly: dict  # the anomaly score threshold the model exports (runtime/anomaly.py)
     norm: Normalization  # model units <-> data units
     state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
