@@ -18,6 +18,8 @@ import numpy as np
 from runtime.anomaly import ScoreParams
 from runtime.windows import RANGE_MARGIN, Normalization
 
+from . import rounding
+
 HEADER = "forecaster.h"
 PRECISIONS = ("float32", "int8")
 COLUMNS = 8  # constants per line of generated C
@@ -37,12 +39,15 @@ def write_sources(
     window: int,
     anomaly: dict,
     about: str,
+    states: list[np.ndarray] | None = None,
 ) -> None:
     """Write HEADER and the source of `precision` into out/. layers: (cell, kernel, recurrent,
-    bias) per recurrent layer in Keras's layout; dense: (kernel, bias)."""
+    bias) per recurrent layer in Keras's layout; dense: (kernel, bias); states: each layer's
+    h on real data (samples, units), for GPTQ's rounding of an int8 source."""
     out.mkdir(parents=True, exist_ok=True)
     (out / HEADER).write_text(header(layers, norm, window, anomaly, about))
-    (out / source_name(precision)).write_text(source(precision, layers, dense, norm, about))
+    text = source(precision, layers, dense, norm, about, states)
+    (out / source_name(precision)).write_text(text)
 
 
 def stream_bytes(state_size: int) -> int:
@@ -222,18 +227,24 @@ WEIGHTS = {
 
 
 def source(
-    precision: str, layers: list[tuple], dense: tuple, norm: Normalization, about: str
+    precision: str,
+    layers: list[tuple],
+    dense: tuple,
+    norm: Normalization,
+    about: str,
+    states: list[np.ndarray] | None = None,
 ) -> str:
-    """The C99 source of one precision."""
+    """The C99 source of one precision (int8 rounded by GPTQ on `states`, each layer's h)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown C precision {precision!r}")
     int8 = precision == "int8"
     constants, calls, offset, width, inputs = [], [], 0, 1, "in"
     for i, (cell, kernel, recurrent, bias) in enumerate(layers):
         units = recurrent.shape[0]
+        below, own = (None, None) if states is None else (states[i - 1] if i else None, states[i])
         constants += [
-            _matrix(f"K{i}", kernel, int8),
-            _matrix(f"R{i}", recurrent, int8),
+            _matrix(f"K{i}", kernel, int8, below),
+            _matrix(f"R{i}", recurrent, int8, own),
             _array(f"B{i}", np.reshape(bias, -1)),
         ]
         h = f"state + {offset}"
@@ -245,7 +256,8 @@ def source(
             calls.append(f"    gru({inputs}, {width}, {h}, {units}, K{i}, R{i}, B{i});")
             offset += units
         width, inputs = units, h
-    constants += [_matrix("D", dense[0], int8), _array("D_BIAS", np.reshape(dense[1], -1))]
+    last = None if states is None else states[-1]
+    constants += [_matrix("D", dense[0], int8, last), _array("D_BIAS", np.reshape(dense[1], -1))]
     cells = {cell for cell, *_ in layers}
     gates = max((4 if cell == "lstm" else 3) * r.shape[0] for cell, _, r, _ in layers)
     if norm.lead:  # a change model: its inputs are the steps between samples
@@ -362,8 +374,9 @@ float ef_window(const float samples[EF_HISTORY]) {{
 """
 
 
-def _matrix(name: str, w: np.ndarray, int8: bool) -> str:
-    """A weight matrix as C constants: float values, or int8 ones and one scale per column."""
+def _matrix(name: str, w: np.ndarray, int8: bool, inputs: np.ndarray | None = None) -> str:
+    """A weight matrix as C constants: float values, or int8 ones and one scale per column
+    (rounded by GPTQ when given the inputs it multiplies, export/rounding.py)."""
     w = np.asarray(w, np.float32)
     shape = f"{w.shape[0]} x {w.shape[1]}"
     if not int8:
@@ -374,9 +387,11 @@ def _matrix(name: str, w: np.ndarray, int8: bool) -> str:
     k = w / (np.abs(w).max() / 127) if w.any() else w
     on_grid = bool(np.all(np.abs(k - np.round(k)) < 1e-3))
     per_column = w.shape[0] > 1 and not on_grid
-    scale = np.abs(w).max(axis=0 if per_column else None, keepdims=True).reshape(-1) / 127
-    scale = np.where(scale > 0, scale, 1).astype(np.float32)
-    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    scale = rounding.scales(w, per_column)
+    if inputs is None or on_grid or w.shape[0] == 1:
+        q = rounding.nearest(w, scale)
+    else:
+        q = rounding.gptq(w, scale, inputs)
     return (
         f"static const signed char {name}_W[{q.size}] = {{ /* {shape} */\n"
         + _wrap([str(v) for v in q.reshape(-1)])

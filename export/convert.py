@@ -1,12 +1,18 @@
-"""One conversion in a process of its own: `python -m export.convert KEY ARTIFACTS OUT`.
+"""Conversions in a child process: `python -m export.convert ARTIFACTS`, one file per request.
 
-The parent runs each variant this way because int8 calibration can kill the whole process.
+The parent (export/converter.py) converts this way because int8 calibration can kill the whole
+process; the child stays up between files, so TensorFlow's import is paid once per export.
+Requests on stdin, one per line: "KEY<tab>RECIPE<tab>OUT" (RECIPE empty: the variant's first).
+Answers on the original stdout, one per line: "note: ..." lines, then "ok" or "error: WHY".
+Everything else the converters print goes to stderr.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -16,7 +22,7 @@ from runtime import cells as numpy_cells
 from training.files import step_weights_file
 
 from . import cells, onnx, step, stress, tflite
-from .variants import BY_KEY
+from .variants import BY_KEY, KERAS_CELLS, WIDE
 
 CALIBRATION_STEPS = 1000  # stream steps whose states calibrate a step model, evenly spaced
 # States beyond those calibration reached: EC2's stressed test windows drove |c| to 2.3 where
@@ -29,9 +35,13 @@ STRESS_WINDOWS = 200  # stretched and scaled training windows among a step model
 WIDE_ABOVE = 2 / 3
 
 
-def convert_to(key: str, artifacts: Path, out: Path) -> None:
-    """Write the file of variant `key` of artifacts/model.keras to `out`."""
+def convert_to(
+    key: str, artifacts: Path, out: Path, recipe: str = "", note: Callable[[str], None] = print
+) -> None:
+    """Write the file of variant `key` of artifacts/model.keras to `out` by `recipe` (one of the
+    variant's, or its first); `note` says what the conversion chose."""
     variant = BY_KEY[key]
+    recipe = recipe or (variant.recipes or ("",))[0]
     source = step_weights_file(artifacts) if variant.mode == "step" else artifacts / "model.keras"
     model = keras.saving.load_model(source, compile=False)
     if variant.format == "numpy":
@@ -48,14 +58,16 @@ def convert_to(key: str, artifacts: Path, out: Path) -> None:
         representative = lambda: iter(  # noqa: E731
             step.calibration_inputs(keras_model, streams, CALIBRATION_STEPS, STATE_HEADROOM)
         )
-        keras_model, model = model, step.step_model(model, fused=variant.quant == "int8")
+        fused = variant.quant == "int8" and recipe != KERAS_CELLS
+        keras_model, model = model, step.step_model(model, fused=fused)
     else:
         calib = windows["calib_x"].astype(np.float32)
         if variant.quant == "int8":
             window = calib.shape[1]
             ends = np.linspace(window, len(train) - 1, len(calib)).astype(int)
             calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
-            out.write_bytes(best_int8_window(model, calib, variant.tolerance))
+            wide_only = recipe == WIDE
+            out.write_bytes(best_int8_window(model, calib, variant.tolerance, note, wide_only))
             return
         if variant.name.endswith("_unrolled"):
             model = tflite.unrolled_clone(model)
@@ -87,7 +99,13 @@ def numpy_weights(model: keras.Model, mode: str, out: Path) -> None:
     numpy_cells.save_weights(out, mode, model.input_shape[1], layers, dense)
 
 
-def best_int8_window(model: keras.Model, calib: np.ndarray, tolerance: float) -> bytes:
+def best_int8_window(
+    model: keras.Model,
+    calib: np.ndarray,
+    tolerance: float,
+    note: Callable[[str], None],
+    wide_only: bool = False,
+) -> bytes:
     """The int8 window file closest to Keras on the calibration windows (training data: the test
     split plays no part): 8-bit activations from Keras's cells or the fused ones, and, when
     neither holds WIDE_ABOVE of the bound there, 16-bit activations if they do better.
@@ -95,7 +113,7 @@ def best_int8_window(model: keras.Model, calib: np.ndarray, tolerance: float) ->
     No 8-bit form wins everywhere (fused 0.025 vs Keras 0.034 on NAB ambient, 0.063 vs 0.046 on
     a two-layer LSTM of 16 units), and on some series none holds the bound (weather 0.076 on
     its test windows); 16 bits hold it there (6e-3) but run about 4x slower than float32, so
-    they are the fallback, not the default.
+    they are the fallback, not the default. wide_only: 16 bits, nothing else tried.
     """
     probe = calib[:: max(1, len(calib) // 400)]
     reference = model.predict(probe, batch_size=256, verbose=0).reshape(-1)
@@ -103,23 +121,47 @@ def best_int8_window(model: keras.Model, calib: np.ndarray, tolerance: float) ->
     representative = lambda: ([w[None]] for w in calib)  # noqa: E731
     edges = (-stress.EDGE, stress.EDGE)
     best = None
-    for name, m, bits in (("Keras cells", model, 8), ("fused cells", fused, 8), ("", model, 16)):
-        if bits == 16 and best[0] <= WIDE_ABOVE * tolerance:
+    tries = [("Keras cells", model, 8), ("fused cells", fused, 8), ("", model, 16)]
+    for name, m, bits in tries[2:] if wide_only else tries:
+        if bits == 16 and best is not None and best[0] <= WIDE_ABOVE * tolerance:
             break
-        label = name or f"16-bit activations (8 bits gave {best[0]:.3f} > {WIDE_ABOVE:.2f}x bound)"
+        label = name or (
+            "16-bit activations"
+            if best is None
+            else f"16-bit activations (8 bits gave {best[0]:.3f} > {WIDE_ABOVE:.2f}x bound)"
+        )
         try:
             content = tflite.convert(m, "int8", representative, edges, bits)
         except Exception as e:  # the MLIR quantizer refuses a GRU's loop at 16 bits
-            if bits == 8:
+            if bits == 8 or best is None:
                 raise
-            print(f"note: {label}: the converter failed ({type(e).__name__}); 8 bits kept")
+            note(f"{label}: the converter failed ({type(e).__name__}); 8 bits kept")
             break
         dev = float(np.abs(tflite.run_window_file(content, probe) - reference).max())
-        print(f"note: {label}: max dev {dev:.3f} on training windows", flush=True)
+        note(f"{label}: max dev {dev:.3f} on training windows")
         if best is None or dev < best[0]:
             best = (dev, content)
     return best[1]
 
 
+def serve(artifacts: Path) -> None:
+    """Answer requests on stdin until it closes (the protocol is in the module's docstring)."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # native code's prints must not mix with the answers
+
+    def say(line: str) -> None:
+        answers.write(line.replace("\n", " ") + "\n")
+
+    for request in sys.stdin:
+        key, recipe, out = request.rstrip("\n").split("\t")
+        try:
+            convert_to(key, artifacts, Path(out), recipe, lambda s: say(f"note: {s}"))
+        except Exception as e:  # any converter error fails this file, not the export
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            say(f"error: {type(e).__name__}: {first}")
+        else:
+            say("ok")
+
+
 if __name__ == "__main__":
-    convert_to(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
+    serve(Path(sys.argv[1]))

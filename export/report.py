@@ -43,6 +43,8 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
                 "latency_us": e["latency_us"],
                 "backend": e["backend"],
                 "drift": e.get("drift"),
+                "recipe": e.get("recipe"),
+                "tried": e.get("tried", []),
             }
         table.append(row)
     data = {
@@ -60,6 +62,18 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
     (folder / "report.md").write_text(_markdown(data))
     _plot(folder / "report.png", rows, refs, norm)
     return data
+
+
+def tried_text(tried: list[dict]) -> str:
+    """The recipes that missed, e.g. 'rounded to nearest: 2.5e-02'."""
+    return ", ".join(
+        f"{t['recipe']}: " + (t["error"] if "error" in t else f"{max_dev(t):.1e}") for t in tried
+    )
+
+
+def max_dev(parity: dict) -> float:
+    """The larger of a file's deviations on the test inputs and on the stress set."""
+    return max(parity.get("max_abs") or 0.0, parity.get("stress_max_abs") or 0.0)
 
 
 def _markdown(data: dict) -> str:
@@ -111,6 +125,17 @@ def _markdown(data: dict) -> str:
             f"{r['rms']:.1e} | "
             f"{r['test_mse']:.2e} | {r['latency_us']:.1f} | {r['backend']} | {verdict} |"
         )
+    made = [r for r in data["files"] if r.get("recipe")]
+    if made:
+        lines += [
+            "",
+            "Files with more than one way to be made (export/variants.py) take the first that "
+            "holds the bound; the ways tried before it missed by the deviation shown.",
+            "",
+            "| file | made by | missed before |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {r['file']} | {r['recipe']} | {tried_text(r['tried'])} |" for r in made]
     steps = [r for r in data["files"] if r.get("drift")]
     if steps:
         lines += [

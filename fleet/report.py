@@ -6,13 +6,8 @@ import json
 import math
 from pathlib import Path
 
+from export.report import max_dev, tried_text
 from training.files import write_json
-
-
-def _recipe(entry: dict) -> str | None:
-    """How a quantized file was made, where the export chose (bits of the int8 activations)."""
-    bits = entry.get("activation_bits")
-    return f"{bits}-bit activations" if bits else None
 
 
 def series_row(folder: Path, name: str, seconds: float, error: str | None) -> dict:
@@ -25,18 +20,18 @@ def series_row(folder: Path, name: str, seconds: float, error: str | None) -> di
     manifest = json.loads((folder / "manifest.json").read_text())
     metrics, model = meta["metrics"], manifest["model"]
     mse = model["test_mse"]
-    entries = {f["file"]: f for f in manifest["files"]}
     files = {}
     for f in report["files"]:
         if f.get("skipped"):
             continue
-        dev = max(f.get("max_abs") or 0.0, f.get("stress_max_abs") or 0.0)
+        dev = max_dev(f)
         files[f["file"]] = {
             "passed": bool(f.get("passed")),
             "max_dev": None if f.get("error") else dev,
             "bound": f["tolerance"],
             "error": f.get("error"),
-            "recipe": _recipe(entries.get(f["file"], {})),
+            "recipe": f.get("recipe"),  # how it was made, where there is more than one way
+            "missed": tried_text(f.get("tried", [])),  # the ways tried before, and by how much
         }
     worst = max(
         files,
@@ -96,8 +91,8 @@ def markdown(rows: list[dict]) -> str:
         )
     lines += [
         "",
-        "| series | files within bound | worst file (max \\|dev\\| / bound) | quantized recipes | "
-        "step / window | mode run | skill | s | error |",
+        "| series | files within bound | worst file (max \\|dev\\| / bound) | "
+        "made by a later recipe | step / window | mode run | skill | s | error |",
         "|---|---:|---|---|---:|---|---:|---:|---|",
     ]
     for r in rows:
@@ -110,7 +105,8 @@ def markdown(rows: list[dict]) -> str:
             if w and w["max_dev"] is not None
             else (r["worst"] or "")
         )
-        recipes = ", ".join(f"{k}: {f['recipe']}" for k, f in r["files"].items() if f["recipe"])
+        later = [(k, f) for k, f in r["files"].items() if f["missed"]]
+        recipes = "; ".join(f"{k}: {f['recipe']} (missed: {f['missed']})" for k, f in later)
         lines.append(
             f"| {r['series']} | {r['held']} / {len(r['files'])} | {worst} | {recipes} | "
             f"{_fmt(r['step_over_window'])} | {r['best_mode']} | {_fmt(r['skill'])} | "

@@ -101,9 +101,8 @@ def test_a_failed_run_keeps_what_was_in_out(tmp_path):
 
 
 def test_compare_writes_a_table_and_a_plot(tmp_path):
-    res = run_module(
-        "training", "compare", "--out", str(tmp_path), "--rows", "300", "--epochs", "1", timeout=600
-    )
+    args = ["--rows", "300", "--epochs", "1", "--stream-epochs", "0", "--target", "level"]
+    res = run_module("training", "compare", "--out", str(tmp_path), *args, timeout=600)
     assert res.returncode == 0, res.stderr
     table = (tmp_path / "compare.md").read_text()
     assert table.count("| lstm |") == 4 and table.count("| gru |") == 4
