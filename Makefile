@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test lint format stream c-demo bench pi-check quant-table target-table fleet nab wheel clean distclean setup
+.PHONY: help train export test lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ target-table: $(VENV)/.stamp ## train each series for each target (level, change
 
 fleet: $(VENV)/.stamp ## one model per series, on Dask: FLEET=files/folder/glob (default NAB's data), FLEET_ARGS="--train-fraction 0.15 ..."
 	$(VENV)/bin/python -m fleet $(FLEET) --out $(ARTIFACTS)/fleet --workers $(WORKERS) $(FLEET_ARGS)
+
+fleet-table: $(VENV)/.stamp ## every file on every NAB series (NAB=folder), each trained on its first 15% -> README's table (1 h)
+	$(VENV)/bin/python -m nab --nab $(NAB) table --workers $(WORKERS) --readme README.md
 
 nab: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## the anomaly score on NAB (NAB=folder, VARIANT=int8|float32|c_int8) -> README's table (40 min)
 	$(VENV)/bin/python -m nab --nab $(NAB) run --python $(abspath $(DEVICE_VENV))/bin/python --workers $(WORKERS) \

@@ -136,6 +136,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def fleet_table(args: argparse.Namespace) -> int:
+    """Train and export every file on every series; the fleet table."""
+    from . import table
+    from .models import train_models
+
+    series = Corpus(args.nab).select(args.files)
+    t0 = time.perf_counter()
+    rows = train_models(series, args.out, args.workers, args.scheduler, export_args=[])
+    text = table.write(args.out, rows, time.perf_counter() - t0, args.workers)
+    print(text)
+    print(f"-> {args.out}/table.md, fleet.md, fleet.json")
+    if args.readme:
+        from training.files import write_between_markers
+
+        write_between_markers(Path(args.readme), "fleet", text)
+    held = all(r["held"] == len(r["files"]) for r in rows if not r["error"])
+    return 0 if held else 1
+
+
 def score(args: argparse.Namespace) -> int:
     """Score a detector's results (NAB's layout) with the three profiles."""
     corpus = Corpus(args.nab)
@@ -187,6 +206,21 @@ def main() -> int:
     r.add_argument("--show", default=SHOW_SERIES, help="the series plotted whole")
     r.add_argument("--readme", help="write the score table between the nab markers of this file")
     r.set_defaults(run=run)
+    t = sub.add_parser(
+        "table",
+        help="every exported file on every series: the fleet table",
+        description="Train a model per NAB file on its first 15% (at most 750 rows), export "
+        "every file, and tabulate on how many series each holds its bound and step / window "
+        "test MSE per category (OUT/table.md; the fleet's fleet.md has a row per series).",
+    )
+    t.add_argument(
+        "--out", type=Path, default=Path("build/fleet-table"), help="(default: build/fleet-table)"
+    )
+    t.add_argument("--workers", type=int, default=2, help="local Dask workers (default: 2)")
+    t.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://HOST:8786")
+    t.add_argument("--files", action="append", help="only files whose names contain this")
+    t.add_argument("--readme", help="write the table between the fleet markers of this file")
+    t.set_defaults(run=fleet_table)
     s = sub.add_parser("score", help="score a detector's results in NAB's layout")
     s.add_argument("detector", help="e.g. numenta")
     s.add_argument("--results", default=str(DEFAULT_NAB / "results"), help="results folder")

@@ -26,14 +26,17 @@ def train_models(
     scheduler: str | None = None,
     train_args: list[str] | None = None,
     say: Callable[[str], None] = print,
+    export_args: list[str] | None = None,
 ) -> list[dict]:
     """Train and export a model per file on rows NAB never scores (min(15%, 750) rows): the
-    detector has learnt nothing from a row before it is scored."""
+    detector has learnt nothing from a row before it is scored. export_args: the benchmark's
+    step files unless given ([]: every file)."""
     inputs = [SeriesInput(model_name(s), s.path) for s in series]
+    exported = EXPORT_ARGS if export_args is None else export_args
     return run_fleet(
         inputs,
         out,
-        Settings("value", None, train_args or [], EXPORT_ARGS),
+        Settings("value", None, train_args or [], exported),
         workers,
         scheduler,
         rows_for=lambda s: probation_rows(count_rows(s.path)),
