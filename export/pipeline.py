@@ -12,9 +12,10 @@ import numpy as np
 
 from runtime.anomaly import THRESHOLD
 from runtime.backends import default_backend, open_backend
+from runtime.digest import sha256_file
 from runtime.errors import UserError
 from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
-from runtime.manifest import FORMAT, MANIFEST, Entry, sha256_file
+from runtime.manifest import FORMAT, MANIFEST, Entry
 from runtime.parity import REFERENCE, Parity, Reference, check, parity_line
 from runtime.windows import RANGE_MARGIN, Normalization
 from training.files import staged, step_weights_file, write_json

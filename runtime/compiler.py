@@ -14,8 +14,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from .digest import sha256
 from .errors import UserError
-from .manifest import sha256
 
 FLAGS = ("-std=c99", "-O3", "-fPIC")  # -O3: GCC vectorizes the row loops at -O3 (and -O2 >= 12)
 CACHE_ENV = "EDGE_FORECASTER_CACHE"  # where compiled libraries go (default ~/.cache/...)

@@ -6,17 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .backends import TFLITE_BACKENDS, available
+from .digest import sha256_file
 from .errors import UserError
-
-# CPython's built-in SHA-256 where there is one: hashlib maps OpenSSL's libcrypto, which costs a
-# runtime process about 3.7 MB of resident memory (measured) for hashing files of tens of KB.
-try:
-    from _sha2 import sha256  # Python 3.12+
-except ImportError:
-    try:
-        from _sha256 import sha256  # Python 3.11
-    except ImportError:
-        from hashlib import sha256
 
 MANIFEST = "manifest.json"
 FORMAT = "edge-forecaster-manifest/1"
@@ -42,15 +34,6 @@ class Entry:
         return self.info["format"]
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def read_manifest(folder: Path) -> dict:
     """The parsed manifest of an artifacts folder, or a UserError saying how to get one."""
     path = folder / MANIFEST
@@ -73,8 +56,6 @@ def read_manifest(folder: Path) -> dict:
 
 def default_variant() -> str:
     """float32, or numpy where no TFLite interpreter is installed (a 32-bit Pi, say)."""
-    from .backends import TFLITE_BACKENDS, available
-
     return "float32" if any(available(b) for b in TFLITE_BACKENDS) else "numpy"
 
 
