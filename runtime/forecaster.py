@@ -191,6 +191,15 @@ class StepForecaster(LoadedModel):
         return out
 
 
+# The file a forced interpreter runs for a precision asked of a folder (default float32): its
+# own format's file of that precision, e.g. --backend c --variant int8 -> c/forecaster_int8.c.
+FILE_OF = {
+    "c": {"float32": "c_float32", "int8": "c_int8"},
+    "numpy": {"float32": "numpy"},
+    "onnxruntime": {"float32": "onnx", "dynamic_int8": "onnx_dynamic_int8"},
+}
+
+
 def load(
     path: str | Path,
     variant: str | None = None,
@@ -203,6 +212,9 @@ def load(
     if mode not in (None, *MODES):
         raise UserError(f"unknown mode {mode!r}: choose {' or '.join(MODES)}")
     path = Path(path)
+    if path.is_dir() and backend in FILE_OF:
+        variant = FILE_OF[backend].get(variant or "float32", variant)
+        mode = "step" if backend == "c" and mode is None else mode  # C files are step files
     if path.is_dir() and mode is None:
         manifest = read_manifest(path)
         mode = manifest["model"].get("best_mode", "window")

@@ -112,6 +112,17 @@ def test_backend_c_streams_like_the_float32_step_file(lstm_dir, samples):
             assert abs(float(a["prediction"]) - float(b["prediction"])) <= 2e-5 * scale + 1e-5
 
 
+@pytest.mark.parametrize(("asked", "runs"), [([], "c_float32"), (["--variant", "int8"], "c_int8")])
+def test_asking_a_folder_for_the_c_backend_runs_the_c_file_of_the_precision(lstm_dir, asked, runs):
+    """`--backend c` on a folder picks the C source of the precision asked (default float32),
+    not the TFLite file of that name."""
+    res = run_module(
+        "runtime", "stream", "--model", str(lstm_dir), "--backend", "c", *asked, stdin="1\n2\n"
+    )
+    assert res.returncode == 0, res.stderr
+    assert f"({runs} step file on c)" in res.stderr
+
+
 def test_no_compiler_is_one_clear_line(lstm_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("CC", "/nonexistent/cc")
     monkeypatch.setenv("EDGE_FORECASTER_CACHE", str(tmp_path))  # nothing compiled yet
