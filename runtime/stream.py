@@ -7,7 +7,7 @@ import numpy as np
 from .anomaly import AnomalyScore
 from .errors import UserError
 from .forecaster import Forecaster, StepForecaster
-from .windows import RANGE_MARGIN, WindowBuffer
+from .windows import RANGE_MARGIN, SATURATE, WindowBuffer
 
 
 class Stream:
@@ -54,6 +54,8 @@ class Stream:
         else:
             z = (x - self._center) / self._scale
         self.out_of_range = (abs(z) if self.sensors == 1 else np.abs(z)) > 1 + RANGE_MARGIN
+        # far past the range either way; clamped so float32 holds it (1e308 would overflow)
+        z = min(max(z, -SATURATE), SATURATE) if self.sensors == 1 else z.clip(-SATURATE, SATURATE)
         if self._step:
             y, self._state = self.model.step_model_units(z, self._state)
         else:

@@ -9,6 +9,7 @@ import numpy as np
 # Samples this far past the training range (as a fraction of its half-width) are flagged: the model
 # never saw them, and int8 inputs saturate just past the range's ends.
 RANGE_MARGIN = 0.1
+SATURATE = 1e6  # model units: a stream clamps its inputs to +-this (float32 cannot hold 1e308)
 
 
 TARGETS = ("level", "change")  # the model forecasts the next sample, or its step from the last

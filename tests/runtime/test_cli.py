@@ -17,7 +17,7 @@ import pytest
 from runtime import Forecaster, Stream, load
 from tests.conftest import PROG, REPO, RUNTIME, run_module
 
-from .conftest import FLOAT, needs_tflite
+from .conftest import FLOAT, needs_tflite, runnable
 
 HAS_SERIAL = importlib.util.find_spec("serial") is not None
 
@@ -127,6 +127,24 @@ def test_values_outside_the_training_range_are_passed_through_and_flagged(lstm_d
     rows = parse_csv(res.stdout)
     assert [r[3] for r in rows].count(True) == 1 and rows[55][3]
     assert rows[55][2] is not None and "1 out of range" in res.stderr
+
+
+@pytest.mark.parametrize("model", ["lstm", "drift"])
+def test_a_sample_past_float32_is_flagged_quietly(test_artifacts, model):
+    """1e308 and -1e308 (past what float32 holds) are out of range, nothing more: no numpy
+    warning on any file this environment runs, the stream goes on."""
+    folder = test_artifacts / model
+    values = [0.5] * 60 + [1e308, -1e308] + [0.5] * 60
+    text = "\n".join(map(repr, values)) + "\n"
+    for file, backend in runnable(folder):
+        res = run_module("runtime", "stream", "--model", str(folder / file), "--backend", backend,
+                         stdin=text)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert res.stderr.count("\n") == 1 and res.stderr.startswith("summary: 122 samples"), (
+            file, res.stderr,
+        )  # fmt: skip
+        rows = parse_csv(res.stdout)
+        assert rows[60][3] and rows[61][3] and rows[-1][2] is not None
 
 
 def test_several_columns_give_one_prediction_each(lstm_dir, samples, tmp_path):
