@@ -20,7 +20,7 @@ WORKERS ?= 2
 .PHONY: help train export test lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # A venv is usable when its python runs and is the same major.minor as $(PYTHON). Anything else at
 # its path (a dangling link, a venv of another Python, a stray file) is replaced, and we say so.
@@ -70,21 +70,21 @@ c-demo: ## demo: examples/c/stream.c with the generated C forecaster, the same s
 bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
 	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)
 
-quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weather, NAB) -> the README's table (10 min)
+quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weather, NAB) -> docs/export.md (10 min)
 	$(VENV)/bin/python -m export.table
 
-target-table: $(VENV)/.stamp ## train each series for each target (level, change) -> the README's table (10 min)
+target-table: $(VENV)/.stamp ## train each series for each target (level, change) -> docs/export.md (10 min)
 	$(VENV)/bin/python -m training.targets
 
 fleet: $(VENV)/.stamp ## one model per series, on Dask: FLEET=files/folder/glob (default NAB's data), FLEET_ARGS="--train-fraction 0.15 ..."
 	$(VENV)/bin/python -m fleet $(FLEET) --out $(ARTIFACTS)/fleet --workers $(WORKERS) $(FLEET_ARGS)
 
-fleet-table: $(VENV)/.stamp ## every file on every NAB series (NAB=folder), each trained on its first 15% -> README's table (1 h)
-	$(VENV)/bin/python -m nab --nab $(NAB) table --workers $(WORKERS) --readme README.md
+fleet-table: $(VENV)/.stamp ## every file on every NAB series (NAB=folder), each trained on its first 15% -> docs/fleet.md (1 h)
+	$(VENV)/bin/python -m nab --nab $(NAB) table --workers $(WORKERS) --doc docs/fleet.md
 
-nab: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## the anomaly score on NAB (NAB=folder, VARIANT=int8|float32|c_int8) -> README's table (40 min)
+nab: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## the anomaly score on NAB (NAB=folder, VARIANT=int8|float32|c_int8) -> docs/anomalies.md (40 min)
 	$(VENV)/bin/python -m nab --nab $(NAB) run --python $(abspath $(DEVICE_VENV))/bin/python --workers $(WORKERS) \
-	  $(if $(VARIANT),--variant $(VARIANT),--variant int8 --variant float32 --variant c_int8) $(if $(VARIANT),,--readme README.md)
+	  $(if $(VARIANT),--variant $(VARIANT),--variant int8 --variant float32 --variant c_int8) $(if $(VARIANT),,--doc docs/anomalies.md)
 
 pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## the runtime on an emulated Raspberry Pi OS (root; PI=pi5: Cortex-A76; PI_OS=trixie or bookworm-armhf)
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)

@@ -12,7 +12,7 @@ import numpy as np
 from runtime.compiler import compiler, compiler_version
 
 LOOP = Path(__file__).with_name("loop.c")
-FLAGS = ("-std=c99", "-O3")  # what the README's build line uses
+FLAGS = ("-std=c99", "-O3")  # what docs/c.md's build line uses
 
 
 def c_loop(folder: Path, manifest: dict, quick: bool) -> list[dict]:

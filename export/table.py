@@ -3,7 +3,7 @@
 `python -m export.table` (make quant-table) trains the default model on the seed's sine, the
 sensor signal, the weather series and the two NAB series beside the repository (../shared/data),
 as training/targets.py defines them, exports each, and writes the variant x series table to
-OUT/quant-table.md and into README.md between its quant-table markers.
+OUT/quant-table.md and into docs/export.md between its quant-table markers.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def main() -> int:
         QUANT_SERIES,
         lambda out, names: markdown(run(out, names)),
         "quant-table",
+        "export.md",
     )
 
 

@@ -88,7 +88,7 @@ def client_for(workers: int, scheduler: str | None):
         except OSError as e:
             raise UserError(
                 f"cannot reach the Dask scheduler at {scheduler} ({e}): start one with "
-                "`dask scheduler` and workers with `dask worker ADDRESS` (see the README)"
+                "`dask scheduler` and workers with `dask worker ADDRESS` (see docs/fleet.md)"
             ) from None
     # one thread per worker: each task trains with TensorFlow, which uses the cores it finds
     cluster = LocalCluster(

@@ -129,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
     (out / "nab.md").write_text(table)
     print(table)
     print(f"-> {out}/nab.md, nab.json, results/ (NAB's layout), plots/")
-    if args.readme:
+    if args.doc:
         from training.files import write_between_markers
 
-        write_between_markers(Path(args.readme), "nab", table)
+        write_between_markers(Path(args.doc), "nab", table)
     return 0
 
 
@@ -147,10 +147,10 @@ def fleet_table(args: argparse.Namespace) -> int:
     text = table.write(args.out, rows, time.perf_counter() - t0, args.workers)
     print(text)
     print(f"-> {args.out}/table.md, fleet.md, fleet.json")
-    if args.readme:
+    if args.doc:
         from training.files import write_between_markers
 
-        write_between_markers(Path(args.readme), "fleet", text)
+        write_between_markers(Path(args.doc), "fleet", text)
     held = all(r["held"] == len(r["files"]) for r in rows if not r["error"])
     return 0 if held else 1
 
@@ -204,7 +204,7 @@ def main() -> int:
     r.add_argument("--files", action="append", help="only files whose names contain this")
     r.add_argument("--epochs", type=int, help="training epochs (default: training's)")
     r.add_argument("--show", default=SHOW_SERIES, help="the series plotted whole")
-    r.add_argument("--readme", help="write the score table between the nab markers of this file")
+    r.add_argument("--doc", help="write the score table between the nab markers of this file")
     r.set_defaults(run=run)
     t = sub.add_parser(
         "table",
@@ -219,7 +219,7 @@ def main() -> int:
     t.add_argument("--workers", type=int, default=2, help="local Dask workers (default: 2)")
     t.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://HOST:8786")
     t.add_argument("--files", action="append", help="only files whose names contain this")
-    t.add_argument("--readme", help="write the table between the fleet markers of this file")
+    t.add_argument("--doc", help="write the table between the fleet markers of this file")
     t.set_defaults(run=fleet_table)
     s = sub.add_parser("score", help="score a detector's results in NAB's layout")
     s.add_argument("detector", help="e.g. numenta")

@@ -3,7 +3,7 @@
 Trains the default model on each series once per target and writes one table, series x target:
 test MSE and skill against repeating the last value in window and step mode, step / window, and
 which target `--target auto` keeps (the lower validation MSE). It goes to OUT/target-table.md and
-into README.md between its target-table markers.
+into docs/export.md between its target-table markers.
 """
 
 from __future__ import annotations
@@ -83,19 +83,20 @@ def markdown(metas: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table_main(prog: str, description: str, names: list[str], build, marker: str) -> int:
+def table_main(prog: str, description: str, names: list[str], build, marker: str, doc: str) -> int:
     """The command line of a table over series: train into --out, write the table into
-    OUT/MARKER.md and the README between its markers. build(out, names) -> markdown."""
+    OUT/MARKER.md and into docs/DOC between its markers. build(out, names) -> markdown."""
     parser = ArgumentParser(prog=prog, description=description)
     parser.add_argument("--out", type=Path, default=Path("build") / marker, help="work folder")
-    parser.add_argument("--readme", type=Path, default=REPO / "README.md", help="README to update")
+    default = REPO / "docs" / doc
+    parser.add_argument("--doc", type=Path, default=default, help=f"(default: docs/{doc})")
     parser.add_argument("--series", action="append", choices=names, help="only these (repeatable)")
     args = parser.parse_args()
     table = build(args.out, available(args.series or names))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{marker}.md").write_text(table)
-    write_between_markers(args.readme, marker, table)
-    print(table + f"-> {args.out}/{marker}.md and {args.readme}")
+    write_between_markers(args.doc, marker, table)
+    print(table + f"-> {args.out}/{marker}.md and {args.doc}")
     return 0
 
 
@@ -109,6 +110,7 @@ def main() -> int:
         list(SERIES),
         lambda out, names: markdown(run(out, names)),
         "target-table",
+        "export.md",
     )
 
 
