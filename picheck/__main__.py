@@ -7,8 +7,6 @@ Exit codes: 0 all good, 1 a file ran differently or failed on the emulated Pi, 2
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +17,8 @@ from runtime.backends import FORMAT_BACKENDS
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
+from .compare import outcome, verify_runs, verify_table
+from .guest import GUEST_MODULE, guest_layout, guest_tests, prepare_guest
 from .rootfs import (
     ARMHF_CPU,
     CPUS,
@@ -32,21 +32,6 @@ from .rootfs import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-# the emulated system's venvs, each from a device requirements file (None: a venv that sees
-# Debian's numpy, for armhf), and which venv runs what
-GUEST_VENVS = {
-    "venv-device": "requirements-device-onnx.txt",
-    "venv-classic": "requirements-classic.txt",
-}
-GUEST_VENV = {
-    "litert": "venv-device",
-    "onnxruntime": "venv-device",
-    "tflite-runtime": "venv-classic",
-    "numpy": "venv-device",
-    "c": "venv-device",  # the C files, compiled by the Pi's own gcc
-}
-ARMHF_VENVS = {"venv-armhf": None}
-ARMHF_VENV = GUEST_VENV | {"numpy": "venv-armhf", "c": "venv-armhf"}
 HOST_VENV = {
     "litert": ".venv-device",
     "onnxruntime": ".venv-device",
@@ -54,31 +39,6 @@ HOST_VENV = {
     "numpy": ".venv-device",
     "c": ".venv-device",
 }
-# venvs a release cannot have: tflite-runtime's last release (2.14) has wheels up to Python 3.11;
-# PyPI has no armv7l (32-bit) wheel of any interpreter, nor of numpy
-NOT_INSTALLABLE = {
-    "trixie": {
-        "venv-classic": "not installable: tflite-runtime has no wheel for Python 3.13 (its last "
-        "release, 2.14, stops at 3.11)"
-    },
-    "bookworm-armhf": {
-        "venv-device": "not installable: no armv7l wheel of ai-edge-litert or onnxruntime",
-        "venv-classic": "not installable: no armv7l wheel of tflite-runtime",
-    },
-}
-
-
-def guest_layout(pi_os: str) -> tuple[dict, dict, dict]:
-    """The emulated OS's venvs to build, the venv that runs each backend, and the venvs it
-    cannot have (with why)."""
-    missing = NOT_INSTALLABLE.get(pi_os, {})
-    arch = PI_OS[pi_os][1]
-    venvs, runs = (ARMHF_VENVS, ARMHF_VENV) if arch == "armhf" else (GUEST_VENVS, GUEST_VENV)
-    return {v: r for v, r in venvs.items() if v not in missing}, runs, missing
-
-
-# The emulated Pi runs the runtime as a device would: installed from the wheel, no source tree
-GUEST_MODULE = "edge_forecaster_runtime"
 SAMPLES = 2000  # streamed through every file on the host and the Pi: enough to see int8 rounding
 # a real series' model whose parity `runtime verify` checks on the Pi too (when make test built it)
 REAL_SERIES_MODEL = REPO / "build" / "test-artifacts" / "nab"
@@ -112,137 +72,6 @@ def write_samples(artifacts: Path, path: Path) -> str:
         values = np.cumsum(values)
     path.write_text("".join(f"{v!r}\n" for v in values.tolist()))
     return str(path)
-
-
-def verify_runs(
-    folder: str, python_of: dict[str, str], run: object, module: str = "runtime"
-) -> dict:
-    """`runtime verify --json` in each venv: {(file, backend): parity dict}."""
-    out = {}
-    for venv in dict.fromkeys(python_of.values()):
-        proc = run([venv, "-m", module, "verify", folder, "--json"])
-        for line in proc.stdout.splitlines():
-            if line.startswith("{"):
-                r = json.loads(line)
-                out[(r["file"], r["backend"])] = r
-        if not any(line.startswith("{") for line in proc.stdout.splitlines()):
-            err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            out[("*", venv)] = {"error": err[:200]}
-    return out
-
-
-def verify_table(name: str, host: dict, pi: dict) -> tuple[list[str], int]:
-    """Rows of device-vs-Keras beside host-vs-Keras for one model, and how many miss a bound."""
-    rows, failures = [], 0
-    for key in sorted(set(host) | set(pi), key=lambda k: (k[0], k[1])):
-        if key[0] == "*":
-            rows.append(
-                f"| {name} | | {key[1]} | | verify failed: {(pi.get(key) or host[key])} | |"
-            )
-            failures += 1
-            continue
-        h, p = host.get(key), pi.get(key)
-
-        def cell(r: dict | None) -> str:
-            return f"{r['max_abs']:.1e} / {r['stress_max_abs']:.1e}" if r else "not run"
-
-        verdict = "pass" if p and p["passed"] else "**FAILED**" if p else "not run on the Pi"
-        failures += bool(p) and not p["passed"]
-        bound = (p or h)["tolerance"]
-        rows.append(
-            f"| {name} | {key[0]} | {key[1]} | {cell(h)} | {cell(p)} | {bound:.0e} | {verdict} |"
-        )
-    return rows, failures
-
-
-def outcome(proc: subprocess.CompletedProcess) -> tuple[str, list[float] | None]:
-    """('ran', forecasts) or ('refused: why' / 'crashed: signal N' / 'failed: why', None)."""
-    if proc.returncode == 0:
-        rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-        return "ran", [r["prediction"] for r in rows if r["prediction"] is not None]
-    err = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    if proc.returncode == 2 and err and err[-1].startswith("error:"):
-        return f"refused: {err[-1][len('error: ') :][:120]}", None
-    if proc.returncode < 0 or proc.returncode in (132, 134, 135, 139):
-        sig = -proc.returncode if proc.returncode < 0 else proc.returncode - 128
-        return f"crashed: signal {sig}", None
-    return f"failed: exit {proc.returncode}: {(err or ['no message'])[-1][:120]}", None
-
-
-def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object, venvs: dict) -> None:
-    """Copy the runtime's wheel, its tests, the C example and the files in; build the venvs from
-    the device files and install the wheel into each."""
-    from release.__main__ import build
-
-    work = root / "work"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "examples", work / "examples")  # the C example, built by a test
-    wheel = build(work / "dist").name
-    for f in (
-        "pyproject.toml",
-        "requirements-device.txt",
-        "requirements-device-onnx.txt",
-        "requirements-classic.txt",
-        "requirements-test.txt",
-    ):
-        shutil.copy(REPO / f, work / f)
-    shutil.copytree(artifacts, work / "artifacts")
-    tests = REPO / "build" / "test-artifacts"
-    if (tests / ".stamp").exists():
-        shutil.copytree(tests, work / "build" / "test-artifacts")
-    pytest_pin = next(
-        ln
-        for ln in (REPO / "requirements-test.txt").read_text().splitlines()
-        if ln.startswith("pytest")
-    )
-    for venv, reqs in venvs.items():
-        stamp = root / "opt" / venv / ".stamp"
-        want = ((REPO / reqs).read_text() if reqs else "Debian's numpy\n") + pytest_pin
-        if stamp.exists() and stamp.read_text() == want:
-            continue
-        what = reqs or "Debian's python3-numpy"
-        say(f"creating /opt/{venv} in the emulated system from {what} (once, ~1-2 min) ...")
-        t0 = time.perf_counter()
-        make = "--system-site-packages " if reqs is None else ""
-        install = f"-r /work/{reqs} " if reqs else ""
-        proc = chroot(
-            root,
-            cpu,
-            f"rm -rf /opt/{venv} && python3 -m venv {make}/opt/{venv} && "
-            f"/opt/{venv}/bin/pip install -q {install}'{pytest_pin}'",
-        )
-        if proc.returncode != 0:
-            raise UserError(
-                f"pip install in the emulated Pi failed ({venv}): {proc.stderr.strip()[-600:]}"
-            )
-        stamp.write_text(want)
-        say(f"  {time.perf_counter() - t0:.0f}s")
-    for venv in venvs:
-        install = f"/opt/{venv}/bin/pip install -q --no-deps --force-reinstall /work/dist/{wheel}"
-        proc = chroot(root, cpu, install)
-        if proc.returncode != 0:
-            raise UserError(f"installing {wheel} in the emulated Pi failed: {proc.stderr[-600:]}")
-
-
-def guest_tests(root: Path, cpu: str, venv: str) -> tuple[str, bool]:
-    """The runtime's tests in one of the emulated system's venvs: (summary line, passed)."""
-    t0 = time.perf_counter()
-    proc = chroot(
-        root,
-        cpu,
-        f"cd /work && EDGE_RUNTIME={GUEST_MODULE} EDGE_TEST_ARTIFACTS=build/test-artifacts "
-        f"/opt/{venv}/bin/python -m pytest -q -p no:cacheprovider tests/runtime",
-    )
-    out = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
-    summary = next(
-        (ln for ln in reversed(out) if " passed" in ln or " failed" in ln),
-        (out or ["no output"])[-1],
-    )
-    what = "numpy from Debian, gcc" if venv == "venv-armhf" else "ai-edge-litert + onnxruntime"
-    line = f"Runtime tests ({what} venv, {cpu}): {summary} ({time.perf_counter() - t0:.0f}s)"
-    return line, proc.returncode == 0
 
 
 def host_runs(artifacts: Path, files: list[dict], source: str) -> dict:

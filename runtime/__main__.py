@@ -6,44 +6,23 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .anomaly import THRESHOLD
 from .backends import BACKENDS, available, backends_for, default_backend, version_of
-from .errors import ArgumentParser, UserError, run_cli
+from .errors import ArgumentParser, UserError, positive, run_cli
 from .forecaster import load
 from .manifest import Entry, find_entry, read_manifest
 from .manifest import verify as check_file
+from .output import CtrlC, Output
 from .parity import Reference, check, parity_line, parse_tolerance
-from .sources import EXPECTED, Sample, bounded_lines, read_samples, simulated
+from .sources import EXPECTED, Sample, bounded_lines, read_samples, serial_lines, simulated
 from .stream import Stream
 from .windows import Normalization
-
-
-def serial_lines(port: str, baud: int) -> Iterator[bytes]:
-    """Lines from a serial port (one reading per line); SerialException if it disappears."""
-    try:
-        import serial
-    except ImportError:
-        raise UserError(
-            f"reading serial port {port} needs pyserial: pip install pyserial (or the wheel's "
-            "[serial] extra)"
-        ) from None
-
-    try:
-        conn = serial.Serial(port, baudrate=baud, timeout=None)
-    except (serial.SerialException, OSError) as e:
-        raise UserError(f"cannot open serial port {port}: {e}") from None
-    # pyserial flushes the input on open: only what arrives from now on is read
-    print(f"reading {port} at {baud} baud (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    with conn:
-        yield from bounded_lines(conn)
 
 
 def open_source(args: argparse.Namespace, norm: Normalization) -> Iterator[Sample]:
@@ -62,86 +41,6 @@ def open_source(args: argparse.Namespace, norm: Normalization) -> Iterator[Sampl
     if not path.is_file():
         raise UserError(f"--input {src!r} is not -, sim, a serial port or a file")
     return read_samples(bounded_lines(path.open("rb")), columns)
-
-
-class CtrlC:
-    """Ctrl-C ends the stream between samples, never between writing a line and counting it.
-
-    While waiting for input the interrupt is immediate; while a sample is being forecast it is
-    only noted, and the stream stops once that sample's line is out. So the summary's count of
-    samples read always equals the lines written.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.waiting = False
-
-    def _on_sigint(self, signum: int, frame: object) -> None:
-        again, self.requested = self.requested, True
-        if self.waiting or again:  # a second Ctrl-C does not wait for the sample in hand
-            raise KeyboardInterrupt
-
-    def samples(self, source: Iterable[Sample]) -> Iterator[Sample]:
-        """The samples of source until Ctrl-C; installs the handler while it runs."""
-        # handlers can only be set from the main thread; an ignored SIGINT stays ignored
-        if (
-            threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-        ):
-            yield from source
-            return
-        previous = signal.signal(signal.SIGINT, self._on_sigint)
-        try:
-            it = iter(source)
-            while not self.requested:
-                self.waiting = True
-                try:
-                    sample = next(it)
-                except StopIteration:
-                    return
-                finally:
-                    self.waiting = False
-                yield sample
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
-FIELDS = ("value", "prediction", "residual", "score", "anomaly", "out_of_range")
-
-
-class Output:
-    """Writes one line per valid sample as CSV or JSON lines, flushed so it can be piped."""
-
-    def __init__(self, fmt: str, names: list[str]) -> None:
-        self.fmt, self.names = fmt, names
-        if fmt == "csv":
-            cols = list(FIELDS)
-            if len(names) > 1:
-                cols = [n if c == "value" else f"{n}_{c}" for n in names for c in FIELDS]
-            self._write("index," + ",".join(cols))
-
-    def _write(self, line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-    def row(self, index: int, cells: list[tuple]) -> None:
-        """One output line: the index, then FIELDS for each column."""
-        if self.fmt == "jsonl":
-            dicts = [dict(zip(FIELDS, c, strict=True)) for c in cells]
-            named = dicts[0] if len(dicts) == 1 else dict(zip(self.names, dicts, strict=True))
-            self._write(json.dumps({"index": index, **named}))
-            return
-        parts = [str(index)]
-        for value, pred, residual, score, anomaly, out_of_range in cells:
-            parts += [
-                repr(value),
-                "" if pred is None else f"{pred:.6g}",
-                "" if residual is None else f"{residual:.6g}",
-                "" if score is None else f"{score:.6f}",
-                str(int(anomaly)),
-                str(int(out_of_range)),
-            ]
-        self._write(",".join(parts))
 
 
 def stream(args: argparse.Namespace) -> int:
@@ -301,22 +200,6 @@ def verify_files(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{ran} file/interpreter pair(s) within their bounds")
     return 0
-
-
-def positive(kind: type) -> Callable[[str], float]:
-    """An argparse type: a number of `kind` above zero, or a one-line error saying so."""
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not value > 0 or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
-    return parse
 
 
 def score_threshold(text: str) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -195,3 +196,23 @@ def simulated(
                     time.sleep(delay)
             n += 1
             yield Sample(n, (float(v),))
+
+
+def serial_lines(port: str, baud: int) -> Iterator[bytes]:
+    """Lines from a serial port (one reading per line); SerialException if it disappears."""
+    try:
+        import serial
+    except ImportError:
+        raise UserError(
+            f"reading serial port {port} needs pyserial: pip install pyserial (or the wheel's "
+            "[serial] extra)"
+        ) from None
+
+    try:
+        conn = serial.Serial(port, baudrate=baud, timeout=None)
+    except (serial.SerialException, OSError) as e:
+        raise UserError(f"cannot open serial port {port}: {e}") from None
+    # pyserial flushes the input on open: only what arrives from now on is read
+    print(f"reading {port} at {baud} baud (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    with conn:
+        yield from bounded_lines(conn)
