@@ -20,9 +20,10 @@ import numpy as np
 
 from runtime import cells as numpy_cells
 from training.files import step_weights_file
+from training.snap import INT8_MIN_ELEMENTS
 
-from . import cells, onnx, step, stress, tflite
-from .variants import BY_KEY, KERAS_CELLS, WIDE
+from . import cells, onnx, rounding, step, stress, tflite
+from .variants import BY_KEY, GPTQ, KERAS_CELLS, WIDE, WIDE_RANGE
 
 CALIBRATION_STEPS = 1000  # stream steps whose states calibrate a step model, evenly spaced
 # States beyond those calibration reached: EC2's stressed test windows drove |c| to 2.3 where
@@ -48,6 +49,8 @@ def convert_to(
         return numpy_weights(model, variant.mode, out)
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
+    if recipe == GPTQ:  # a dynamic-range file: its int8 weights rounded here, stored as they are
+        gptq_onto_grid(model, train)
     if variant.mode == "step":
         # Long streams for the states deep in a stream; stressed windows, each from a zero
         # state, for those the gate's stress set reaches (EC2: |c| 2.3 there, 1.4 in streams).
@@ -66,8 +69,9 @@ def convert_to(
             window = calib.shape[1]
             ends = np.linspace(window, len(train) - 1, len(calib)).astype(int)
             calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
-            wide_only = recipe == WIDE
-            out.write_bytes(best_int8_window(model, calib, variant.tolerance, note, wide_only))
+            reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE) else 1)
+            content = best_int8_window(model, calib, variant.tolerance, note, recipe == WIDE, reach)
+            out.write_bytes(content)
             return
         if variant.name.endswith("_unrolled"):
             model = tflite.unrolled_clone(model)
@@ -93,6 +97,32 @@ def convert_to(
             onnx.quantize_weights(src, out)
 
 
+def gptq_onto_grid(model: keras.Model, train: np.ndarray) -> None:
+    """Put the weights a dynamic-range file stores as int8 (INT8_MIN_ELEMENTS or more: the
+    recurrent kernels) on the converter's grid (max |w| / 127 per tensor), rounded by GPTQ on the
+    states the training series drives them with, so the converter stores them as they are."""
+    named = zip(step.state_names(model), step.stream_states(model, train), strict=True)
+    h = [s for name, s in named if name.startswith("h")]
+    for i, layer in enumerate(step.rnn_layers(model)):
+        kernel, recurrent, *rest = layer.get_weights()
+        inputs = [h[i - 1] if i else None, h[i]]
+        layer.set_weights(
+            [_on_grid(w, x) for w, x in zip((kernel, recurrent), inputs, strict=True)] + rest
+        )
+
+
+def _on_grid(w: np.ndarray, inputs: np.ndarray | None) -> np.ndarray:
+    """w on its per-tensor int8 grid by GPTQ, its largest element kept at 127 steps (so the
+    converter finds the same step); w itself if the converter leaves it in float."""
+    if inputs is None or w.size < INT8_MIN_ELEMENTS:
+        return w
+    scale = rounding.scales(w, per_column=False)
+    q = rounding.gptq(w, scale, inputs)
+    top = np.unravel_index(np.argmax(np.abs(w)), w.shape)
+    q[top] = 127 * np.sign(w[top])
+    return (q * scale).astype(np.float32)
+
+
 def numpy_weights(model: keras.Model, mode: str, out: Path) -> None:
     """The trained weights as runtime/cells.py reads them (Keras's layout, default activations)."""
     layers, dense = step.layer_weights(model)
@@ -105,6 +135,7 @@ def best_int8_window(
     tolerance: float,
     note: Callable[[str], None],
     wide_only: bool = False,
+    reach: float = stress.EDGE,
 ) -> bytes:
     """The int8 window file closest to Keras on the calibration windows (training data: the test
     split plays no part): 8-bit activations from Keras's cells or the fused ones, and, when
@@ -113,13 +144,14 @@ def best_int8_window(
     No 8-bit form wins everywhere (fused 0.025 vs Keras 0.034 on NAB ambient, 0.063 vs 0.046 on
     a two-layer LSTM of 16 units), and on some series none holds the bound (weather 0.076 on
     its test windows); 16 bits hold it there (6e-3) but run about 4x slower than float32, so
-    they are the fallback, not the default. wide_only: 16 bits, nothing else tried.
+    they are the fallback, not the default. wide_only: 16 bits, nothing else tried. The forecast
+    output represents at least +-reach.
     """
     probe = calib[:: max(1, len(calib) // 400)]
     reference = model.predict(probe, batch_size=256, verbose=0).reshape(-1)
     fused = cells.fused_clone(model, step.rnn_layers(model))
     representative = lambda: ([w[None]] for w in calib)  # noqa: E731
-    edges = (-stress.EDGE, stress.EDGE)
+    edges = (-reach, reach)
     best = None
     tries = [("Keras cells", model, 8), ("fused cells", fused, 8), ("", model, 16)]
     for name, m, bits in tries[2:] if wide_only else tries:

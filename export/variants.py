@@ -56,7 +56,8 @@ _INT8 = (
 NEAREST = "rounded to nearest"
 GPTQ = "GPTQ rounding on the stream's states"
 AUTO_BITS = "8-bit activations, 16 where 8 miss on training windows"
-WIDE = "16-bit activations"
+WIDE_RANGE = "the same, the forecast's range doubled"
+WIDE = "16-bit activations, the forecast's range doubled"
 FUSED = "fused cells"
 KERAS_CELLS = "Keras's cells"
 
@@ -74,7 +75,13 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant("float16", "window", "tflite", "model_float16.tflite", 1e-3, "TFLite float16 weights"),
     Variant(
-        "dynamic_int8", "window", "tflite", "model_dynamic_int8.tflite", 1e-2, f"TFLite {_DYN}"
+        "dynamic_int8",
+        "window",
+        "tflite",
+        "model_dynamic_int8.tflite",
+        1e-2,
+        f"TFLite {_DYN}",
+        recipes=(NEAREST, GPTQ),
     ),
     Variant(
         "int8",
@@ -84,7 +91,7 @@ VARIANTS: tuple[Variant, ...] = (
         5e-2,
         f"TFLite {_INT8}",
         fixed_range=True,
-        recipes=(AUTO_BITS, WIDE),
+        recipes=(AUTO_BITS, WIDE_RANGE, WIDE),
     ),
     Variant("onnx", "window", "onnx", "model.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
     Variant(
@@ -99,7 +106,14 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("float32", "step", "tflite", "step_float32.tflite", 1e-5, "TFLite float32", None),
     Variant("float16", "step", "tflite", "step_float16.tflite", 1e-3, "TFLite float16", None),
     Variant(
-        "dynamic_int8", "step", "tflite", "step_dynamic_int8.tflite", 1e-2, f"TFLite {_DYN}", None
+        "dynamic_int8",
+        "step",
+        "tflite",
+        "step_dynamic_int8.tflite",
+        1e-2,
+        f"TFLite {_DYN}",
+        None,
+        recipes=(NEAREST, GPTQ),
     ),
     Variant(
         "int8",
