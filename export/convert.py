@@ -49,8 +49,8 @@ def convert_to(
         return numpy_weights(model, variant.mode, out)
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
-    if recipe == GPTQ:  # a dynamic-range file: its int8 weights rounded here, stored as they are
-        gptq_onto_grid(model, train)
+    if recipe == GPTQ:  # the weights rounded here, so the converter stores them as they are
+        gptq_onto_grid(model, train, "float16" if variant.quant == "float16" else "int8")
     if variant.mode == "step":
         # Long streams for the states deep in a stream; stressed windows, each from a zero
         # state, for those the gate's stress set reaches (EC2: |c| 2.3 there, 1.4 in streams).
@@ -97,25 +97,33 @@ def convert_to(
             onnx.quantize_weights(src, out)
 
 
-def gptq_onto_grid(model: keras.Model, train: np.ndarray) -> None:
-    """Put the weights a dynamic-range file stores as int8 (INT8_MIN_ELEMENTS or more: the
-    recurrent kernels) on the converter's grid (max |w| / 127 per tensor), rounded by GPTQ on the
-    states the training series drives them with, so the converter stores them as they are."""
+def gptq_onto_grid(model: keras.Model, train: np.ndarray, precision: str) -> None:
+    """Round the weights a file stores in `precision` by GPTQ on the states the training series
+    drives them with, so the converter stores them as they are: int8, those a dynamic-range file
+    quantizes (INT8_MIN_ELEMENTS or more) on its grid (max |w| / 127 per tensor); float16, every
+    matrix whose inputs are states (the recurrent kernels, the kernels above, the head)."""
     named = zip(step.state_names(model), step.stream_states(model, train), strict=True)
     h = [s for name, s in named if name.startswith("h")]
     for i, layer in enumerate(step.rnn_layers(model)):
         kernel, recurrent, *rest = layer.get_weights()
         inputs = [h[i - 1] if i else None, h[i]]
-        layer.set_weights(
-            [_on_grid(w, x) for w, x in zip((kernel, recurrent), inputs, strict=True)] + rest
+        pairs = zip((kernel, recurrent), inputs, strict=True)
+        layer.set_weights([_on_grid(w, x, precision) for w, x in pairs] + rest)
+    if precision == "float16":
+        head = model.layers[-1]
+        head.set_weights(
+            [_on_grid(head.get_weights()[0], h[-1], precision), *head.get_weights()[1:]]
         )
 
 
-def _on_grid(w: np.ndarray, inputs: np.ndarray | None) -> np.ndarray:
-    """w on its per-tensor int8 grid by GPTQ, its largest element kept at 127 steps (so the
-    converter finds the same step); w itself if the converter leaves it in float."""
-    if inputs is None or w.size < INT8_MIN_ELEMENTS:
+def _on_grid(w: np.ndarray, inputs: np.ndarray | None, precision: str) -> np.ndarray:
+    """w rounded by GPTQ: to float16 values, or onto its per-tensor int8 grid with its largest
+    element kept at 127 steps (the converter's step); w itself where nothing multiplies states
+    or the converter leaves it in float."""
+    if inputs is None or (precision == "int8" and w.size < INT8_MIN_ELEMENTS):
         return w
+    if precision == "float16":
+        return rounding.gptq_float16(w, inputs)
     scale = rounding.scales(w, per_column=False)
     q = rounding.gptq(w, scale, inputs)
     top = np.unravel_index(np.argmax(np.abs(w)), w.shape)

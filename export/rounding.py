@@ -28,14 +28,26 @@ def nearest(w: np.ndarray, scale: np.ndarray) -> np.ndarray:
 def gptq(w: np.ndarray, scale: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """w (rows, columns) on the same int8 grid, rounded to keep inputs @ w close: inputs are
     (samples, rows) of what the matrix multiplies in real use."""
+    rounded = _gptq(w, inputs, lambda row: nearest(row, scale) * scale)
+    return np.rint(rounded / scale).astype(np.int8)
+
+
+def gptq_float16(w: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """w rounded to float16 values (kept as float32) the same way: each to the nearest float16
+    after the errors of the rows before it are moved onto it."""
+    return _gptq(w, inputs, lambda row: row.astype(np.float16)).astype(np.float32)
+
+
+def _gptq(w: np.ndarray, inputs: np.ndarray, round_row) -> np.ndarray:
+    """GPTQ's loop with any rounding of a row (float64 in, the rounded values out)."""
     x = inputs.astype(np.float64)
     h = x.T @ x
     h += DAMP * max(float(np.mean(np.diag(h))), 1e-12) * np.eye(len(h))
     u = np.linalg.cholesky(np.linalg.inv(h)).T  # upper factor of the inverse
     rest = w.astype(np.float64)
-    q = np.zeros(w.shape, np.int8)
+    out = np.zeros(w.shape, np.float64)
     for i in range(w.shape[0]):
-        q[i] = nearest(rest[i], scale)
-        error = (rest[i] - q[i] * scale) / u[i, i]
+        out[i] = round_row(rest[i])
+        error = (rest[i] - out[i]) / u[i, i]
         rest[i + 1 :] -= np.outer(u[i, i + 1 :], error)
-    return q
+    return out

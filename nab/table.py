@@ -50,7 +50,8 @@ def markdown(rows: list[dict], seconds: float, workers: int) -> str:
         "|---|---:|---:|---:|---|---:|",
     ]
     for s in summary(rows):
-        later = sum(bool(r["files"].get(s["file"], {}).get("missed")) for r in trained)
+        made = [r["files"].get(s["file"], {}) for r in trained]
+        later = sum(bool(f.get("passed") and f.get("missed")) for f in made)
         lines.append(
             f"| {s['file']} | {s['bound']:.0e} | {s['held']} / {s['series']} | "
             f"{s['worst']:.1e} | {s.get('worst_series', '')} | {later} |"
