@@ -147,7 +147,8 @@ def best_int8_window(
 ) -> bytes:
     """The int8 window file closest to Keras on the calibration windows (training data: the test
     split plays no part): 8-bit activations from Keras's cells or the fused ones, and, when
-    neither holds WIDE_ABOVE of the bound there, 16-bit activations if they do better.
+    neither holds WIDE_ABOVE of the bound there, 16-bit activations from either if they do
+    better (NAB's nyc_taxi: 0.176 with 8 bits, 0.068 from Keras's cells at 16, 0.003 fused).
 
     No 8-bit form wins everywhere (fused 0.025 vs Keras 0.034 on NAB ambient, 0.063 vs 0.046 on
     a two-layer LSTM of 16 units), and on some series none holds the bound (weather 0.076 on
@@ -160,23 +161,22 @@ def best_int8_window(
     fused = cells.fused_clone(model, step.rnn_layers(model))
     representative = lambda: ([w[None]] for w in calib)  # noqa: E731
     edges = (-reach, reach)
-    best = None
-    tries = [("Keras cells", model, 8), ("fused cells", fused, 8), ("", model, 16)]
-    for name, m, bits in tries[2:] if wide_only else tries:
-        if bits == 16 and best is not None and best[0] <= WIDE_ABOVE * tolerance:
-            break
-        label = name or (
-            "16-bit activations"
-            if best is None
-            else f"16-bit activations (8 bits gave {best[0]:.3f} > {WIDE_ABOVE:.2f}x bound)"
-        )
+    best, eight = None, None
+    tries = [("Keras cells", model, 8), ("fused cells", fused, 8)]
+    tries += [("Keras cells, 16-bit", model, 16), ("fused cells, 16-bit", fused, 16)]
+    for label, m, bits in tries[2:] if wide_only else tries:
+        if bits == 16 and eight is None and best is not None:
+            eight = best[0]
+            if eight <= WIDE_ABOVE * tolerance:
+                break
+            note(f"8 bits gave {eight:.3f} > {WIDE_ABOVE:.2f}x bound: 16 bits tried")
         try:
             content = tflite.convert(m, "int8", representative, edges, bits)
         except Exception as e:  # the MLIR quantizer refuses a GRU's loop at 16 bits
-            if bits == 8 or best is None:
+            if bits == 8 or (best is None and label == tries[-1][0]):
                 raise
-            note(f"{label}: the converter failed ({type(e).__name__}); 8 bits kept")
-            break
+            note(f"{label}: the converter failed ({type(e).__name__})")
+            continue
         dev = float(np.abs(tflite.run_window_file(content, probe) - reference).max())
         note(f"{label}: max dev {dev:.3f} on training windows")
         if best is None or dev < best[0]:
