@@ -106,7 +106,8 @@ format: $(VENV)/.stamp ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 test: lint $(TEST_ARTIFACTS)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## lint, then every test in the three environments
-	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest
+	@# two processes, a test file each: most of the time is single-threaded (imports, conversions)
+	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest -n 2 --dist loadfile
 	@# the device environment runs the runtime tests against the installed wheel, not the sources
 	$(DEVICE_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
 	  $$($(VENV)/bin/python -m release --out build/wheel)
