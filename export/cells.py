@@ -1,10 +1,17 @@
-"""The trained recurrent layers rebuilt for full-integer quantization: same weights, same math.
+"""The trained recurrent layers rebuilt for quantization: same weights, same math.
 
-Keras's cells compute x @ W, h @ U and the bias as three tensors and add them; in an int8 file
-each of those sums is requantized to 8 bits. These cells give the converter one matmul with its
-bias per pre-activation (an LSTM multiplies [x, h] by [W; U] once), so each is rounded once, with
-its bias in int32. Measured on the NAB ambient-temperature model: in-range max deviation 0.034 ->
-0.025, and 150 -> 88 µs per window invoke.
+Fused cells, for full-integer files: Keras's cells compute x @ W, h @ U and the bias as three
+tensors and add them; in an int8 file each of those sums is requantized to 8 bits. These cells
+give the converter one matmul with its bias per pre-activation (an LSTM multiplies [x, h] by
+[W; U] once), so each is rounded once, with its bias in int32. Measured on the NAB
+ambient-temperature model: in-range max deviation 0.034 -> 0.025, and 150 -> 88 µs per window
+invoke.
+
+Two-pass cells, for dynamic-range files: a hybrid kernel rounds its float input to 8 bits
+before it multiplies, and on a stream that rounding of the state is most of what such a file
+loses (NAB's art_increase_spike_density: 1.5e-2 from Keras, 9e-4 with the state unrounded).
+These cells multiply a state twice by the same int8 matrix, once as it is and once its rounding
+error, which the kernel's second rounding leaves at 1/256 of the first.
 """
 
 from __future__ import annotations
@@ -36,14 +43,57 @@ class FusedLSTMCell(keras.layers.Layer):
         return h, [h, c]
 
 
-class FusedGRUCell(keras.layers.Layer):
-    """A GRU cell (reset_after=True, Keras gate order z, r, h) with one matmul each for x and h."""
+def hybrid_rounded(v):
+    """v as a dynamic-range kernel rounds it (asymmetric_quantize_inputs): per row, 255 steps
+    from min(v, 0) to max(v, 0), the zero point rounded, clamped to int8."""
+    lo = ops.minimum(ops.min(v, axis=-1, keepdims=True), 0.0)
+    hi = ops.maximum(ops.max(v, axis=-1, keepdims=True), 0.0)
+    step = ops.where(hi > lo, (hi - lo) / 255.0, 1.0)
+    zero = ops.round(-128.0 - lo / step)
+    return (ops.clip(ops.round(v / step) + zero, -128.0, 127.0) - zero) * step
 
-    def __init__(self, units: int, **kwargs) -> None:
+
+def two_pass_matmul(v, kernel):
+    """v @ kernel as the sum of two hybrid products: v's own and that of its rounding error."""
+    return ops.matmul(v, kernel) + ops.matmul(v - hybrid_rounded(v), kernel)
+
+
+class TwoPassLSTMCell(keras.layers.Layer):
+    """An LSTM cell (Keras's layout and gate order i, f, g, o) whose state products, and its
+    input's when that is the state of the layer below, are two-pass."""
+
+    def __init__(self, units: int, input_is_state: bool, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.units, self.input_is_state = units, input_is_state
+        self.state_size = [units, units]
+        self.output_size = units
+
+    def build(self, input_shape: tuple) -> None:
+        self.kernel = self.add_weight(shape=(input_shape[-1], 4 * self.units))
+        self.recurrent_kernel = self.add_weight(shape=(self.units, 4 * self.units))
+        self.bias = self.add_weight(shape=(4 * self.units,))
+
+    def call(self, x, states):
+        h, c = states
+        xw = two_pass_matmul(x, self.kernel) if self.input_is_state else x @ self.kernel
+        z = xw + two_pass_matmul(h, self.recurrent_kernel) + self.bias
+        i, f, g, o = ops.split(z, 4, axis=-1)
+        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+        h = ops.sigmoid(o) * ops.tanh(c)
+        return h, [h, c]
+
+
+class FusedGRUCell(keras.layers.Layer):
+    """A GRU cell (reset_after=True, Keras gate order z, r, h) with one matmul each for x and h;
+    two_pass: the state products, and the input's when that is a state, two-pass."""
+
+    def __init__(self, units: int, two_pass: bool = False, input_is_state: bool = False, **kw):
+        super().__init__(**kw)
         self.units = units
         self.state_size = [units]
         self.output_size = units
+        self.x_matmul = two_pass_matmul if two_pass and input_is_state else ops.matmul
+        self.h_matmul = two_pass_matmul if two_pass else ops.matmul
 
     def build(self, input_shape: tuple) -> None:
         n = 3 * self.units
@@ -54,22 +104,28 @@ class FusedGRUCell(keras.layers.Layer):
 
     def call(self, x, states):
         h = states[0]
-        xz, xr, xh = ops.split(ops.matmul(x, self.kernel) + self.input_bias, 3, axis=-1)
-        hz, hr, hh = ops.split(ops.matmul(h, self.recurrent_kernel) + self.recurrent_bias, 3, -1)
+        xz, xr, xh = ops.split(self.x_matmul(x, self.kernel) + self.input_bias, 3, axis=-1)
+        hz, hr, hh = ops.split(self.h_matmul(h, self.recurrent_kernel) + self.recurrent_bias, 3, -1)
         z, r = ops.sigmoid(xz + hz), ops.sigmoid(xr + hr)
         h = z * h + (1 - z) * ops.tanh(xh + r * hh)
         return h, [h]
 
 
-def fused_cell(layer: keras.layers.Layer, input_size: int, name: str) -> keras.layers.Layer:
-    """The fused cell of a trained LSTM or GRU layer, built and holding that layer's weights."""
-    if isinstance(layer, keras.layers.LSTM):
+def fused_cell(
+    layer: keras.layers.Layer, input_size: int, name: str, two_pass: bool = False, below=False
+) -> keras.layers.Layer:
+    """The fused cell of a trained LSTM or GRU layer, built and holding that layer's weights;
+    two_pass: the two-pass cell instead (`below`: its input is the state of a layer below)."""
+    if isinstance(layer, keras.layers.LSTM) and two_pass:
+        cell = TwoPassLSTMCell(layer.units, below, name=name)
+        weights = layer.get_weights()
+    elif isinstance(layer, keras.layers.LSTM):
         kernel, recurrent, bias = layer.get_weights()
         cell = FusedLSTMCell(layer.units, name=name)
         weights = [np.vstack([kernel, recurrent]), bias]
     elif isinstance(layer, keras.layers.GRU) and layer.cell.reset_after:
         kernel, recurrent, bias = layer.get_weights()  # bias: (2, 3 units), input then recurrent
-        cell = FusedGRUCell(layer.units, name=name)
+        cell = FusedGRUCell(layer.units, two_pass, below, name=name)
         weights = [kernel, bias[0], recurrent, bias[1]]
     else:
         raise ValueError(f"no fused cell for {type(layer).__name__} {layer.name}")

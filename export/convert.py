@@ -23,7 +23,7 @@ from training.files import step_weights_file
 from training.snap import INT8_MIN_ELEMENTS
 
 from . import cells, onnx, rounding, step, stress, tflite
-from .variants import BY_KEY, GPTQ, KERAS_CELLS, WIDE, WIDE_RANGE
+from .variants import BY_KEY, GPTQ, KERAS_CELLS, TWO_PASS, WIDE, WIDE_RANGE
 
 CALIBRATION_STEPS = 1000  # stream steps whose states calibrate a step model, evenly spaced
 # States beyond those calibration reached: EC2's stressed test windows drove |c| to 2.3 where
@@ -49,7 +49,7 @@ def convert_to(
         return numpy_weights(model, variant.mode, out)
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
-    if recipe == GPTQ:  # the weights rounded here, so the converter stores them as they are
+    if recipe in (GPTQ, TWO_PASS):  # weights rounded here: the converter stores them as they are
         gptq_onto_grid(model, train, "float16" if variant.quant == "float16" else "int8")
     if variant.mode == "step":
         # Long streams for the states deep in a stream; stressed windows, each from a zero
@@ -62,7 +62,7 @@ def convert_to(
             step.calibration_inputs(keras_model, streams, CALIBRATION_STEPS, STATE_HEADROOM)
         )
         fused = variant.quant == "int8" and recipe != KERAS_CELLS
-        keras_model, model = model, step.step_model(model, fused=fused)
+        keras_model, model = model, step.step_model(model, fused, recipe == TWO_PASS)
     else:
         calib = windows["calib_x"].astype(np.float32)
         if variant.quant == "int8":

@@ -26,7 +26,8 @@ class Converter:
     """Converts variants of one trained model; use as a context manager."""
 
     def __init__(self, artifacts: Path, timeout_s: float = CONVERT_TIMEOUT_S):
-        self.artifacts, self.timeout_s = artifacts, timeout_s
+        # absolute: the child runs in the repository, not in the caller's folder
+        self.artifacts, self.timeout_s = artifacts.resolve(), timeout_s
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Converter:
@@ -80,7 +81,7 @@ class Converter:
             self.start()
         notes: list[str] = []
         try:
-            self.proc.stdin.write(f"{variant.key}\t{recipe}\t{out}\n")
+            self.proc.stdin.write(f"{variant.key}\t{recipe}\t{out.resolve()}\n")
             self.proc.stdin.flush()
         except BrokenPipeError:
             return self._failed(out, self._death()), notes

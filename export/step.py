@@ -52,17 +52,18 @@ def state_sizes(model: keras.Model) -> list[int]:
     return sizes
 
 
-def step_model(model: keras.Model, fused: bool = False) -> keras.Model:
+def step_model(model: keras.Model, fused: bool = False, two_pass: bool = False) -> keras.Model:
     """(x_t, *states) -> (y_t, *states'), every tensor shaped (batch, features).
 
-    fused=True builds it from the cells of export/cells.py (for full-integer int8).
+    fused: built from the fused cells of export/cells.py (for full-integer int8); two_pass: from
+    its two-pass cells (for dynamic-range int8).
     """
     x = keras.Input(shape=(1,), name="x")
     names, sizes = state_names(model), state_sizes(model)
     states = [keras.Input(shape=(n,), name=name) for name, n in zip(names, sizes, strict=True)]
     h, new_states, k, size = x, [], 0, 1
     for i, layer in enumerate(rnn_layers(model)):
-        cell = _cell(layer, size, i, fused)
+        cell = _cell(layer, size, i, fused, two_pass)
         n = 2 if isinstance(layer, keras.layers.LSTM) else 1
         h, out_states = cell(h, states[k : k + n])
         new_states += out_states if isinstance(out_states, list | tuple) else [out_states]
@@ -74,10 +75,12 @@ def step_model(model: keras.Model, fused: bool = False) -> keras.Model:
     return keras.Model([x, *states], [y, *new_states], name="step")
 
 
-def _cell(layer: keras.layers.Layer, input_size: int, i: int, fused: bool) -> keras.layers.Layer:
+def _cell(
+    layer: keras.layers.Layer, input_size: int, i: int, fused: bool, two_pass: bool = False
+) -> keras.layers.Layer:
     """Layer i's cell, built and holding its trained weights."""
-    if fused:
-        return fused_cell(layer, input_size, f"cell_{i}")
+    if fused or two_pass:
+        return fused_cell(layer, input_size, f"cell_{i}", two_pass, below=i > 0)
     cell = type(layer.cell).from_config(layer.cell.get_config() | {"name": f"cell_{i}"})
     cell.build((None, input_size))
     cell.set_weights(layer.cell.get_weights())

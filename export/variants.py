@@ -58,6 +58,7 @@ GPTQ = "GPTQ rounding on the stream's states"
 AUTO_BITS = "8-bit activations, 16 where 8 miss on training windows"
 WIDE_RANGE = "the same, the forecast's range doubled"
 WIDE = "16-bit activations, the forecast's range doubled"
+TWO_PASS = "GPTQ, each state multiplied twice: as it is, then its int8 rounding error"
 FUSED = "fused cells"
 KERAS_CELLS = "Keras's cells"
 
@@ -130,7 +131,7 @@ VARIANTS: tuple[Variant, ...] = (
         1e-2,
         f"TFLite {_DYN}",
         None,
-        recipes=(NEAREST, GPTQ),
+        recipes=(NEAREST, GPTQ, TWO_PASS),
     ),
     Variant(
         "int8",
