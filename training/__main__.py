@@ -6,6 +6,7 @@ from runtime.errors import ArgumentParser, run_cli
 
 from .cli import add_dataclass_options, from_args
 from .config import TrainConfig
+from .data import checked_series
 
 
 def main() -> None:
@@ -27,14 +28,15 @@ def main() -> None:
     add_dataclass_options(parser, TrainConfig)
     args = parser.parse_args()
     cfg = from_args(TrainConfig, args)
+    series = checked_series(cfg)  # bad data is answered before TensorFlow's import
     if args.command == "compare":
         from .compare import compare
 
-        compare(cfg)
+        compare(cfg, series=series)
     else:
         from .train import train
 
-        train(cfg)
+        train(cfg, series=series)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import TrainConfig
+from .data import Series
 from .files import staged
 from .plots import plt, save_figure
 from .train import skill_text, train
@@ -16,8 +17,11 @@ from .train import skill_text, train
 GRID = {"cell": ("lstm", "gru"), "units": (16, 50), "layers": (1, 2)}
 
 
-def compare(base: TrainConfig, say: Callable[[str], None] = print) -> list[dict]:
-    """Train every grid point on base's data; write compare.md and compare.png into base.out."""
+def compare(
+    base: TrainConfig, say: Callable[[str], None] = print, series: Series | None = None
+) -> list[dict]:
+    """Train every grid point on base's data (or `series`); write compare.md and compare.png
+    into base.out."""
     rows = []
     combos = list(itertools.product(*GRID.values()))
     with tempfile.TemporaryDirectory() as scratch:
@@ -26,7 +30,7 @@ def compare(base: TrainConfig, say: Callable[[str], None] = print) -> list[dict]
                 base, cell=cell, units=units, layers=layers, out=Path(scratch) / f"{i}"
             )
             say(f"[{i}/{len(combos)}] {cell} units={units} layers={layers}")
-            meta = train(cfg, say=lambda _line: None, plots=False)
+            meta = train(cfg, say=lambda _line: None, plots=False, series=series)
             rows.append(
                 {
                     "cell": cell,

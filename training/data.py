@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 from runtime.errors import UserError
 from runtime.signals import SensorSignal, sine
 from runtime.sources import read_csv_column
-from runtime.windows import Normalization, make_windows, split_point
+from runtime.windows import TARGETS, Normalization, make_windows, split_point
 
 from .config import TrainConfig
 
@@ -106,6 +106,20 @@ def load_series(cfg: TrainConfig) -> Series:
         series = Series(_csv(path, cfg.column), str(path), cfg.column)
     if cfg.rows:
         series.values = series.values[: cfg.rows]
+    return series
+
+
+def targets(cfg: TrainConfig) -> tuple[str, ...]:
+    """The targets training fits: cfg.target, or with "auto" each of them."""
+    return TARGETS if cfg.target == "auto" else (cfg.target,)
+
+
+def checked_series(cfg: TrainConfig) -> Series:
+    """The series, refused (UserError) where splitting it for any target would refuse it: the
+    CLI calls this before it imports TensorFlow, so bad data is answered at once."""
+    series = load_series(cfg)
+    for target in targets(cfg):
+        split(series.values, replace(cfg, target=target))
     return series
 
 

@@ -15,10 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from runtime.windows import TARGETS
-
 from .config import TrainConfig
-from .data import Split, load_series, sequences, split
+from .data import Series, Split, load_series, sequences, split, targets
 from .files import STREAM_FILE, staged, write_json
 from .model import build_model
 from .plots import plot_history, plot_predictions
@@ -186,10 +184,9 @@ def round_for_files(
 def choose_target(cfg: TrainConfig, values: np.ndarray, say: Callable[[str], None]) -> tuple:
     """The fit for cfg.target, or with "auto" the one of both targets that validates better;
     and the validation MSE of each target tried."""
-    targets = TARGETS if cfg.target == "auto" else (cfg.target,)
-    fits = {t: fit_window_model(replace(cfg, target=t), values, say) for t in targets}
+    fits = {t: fit_window_model(replace(cfg, target=t), values, say) for t in targets(cfg)}
     scores = {t: f.val_mse for t, f in fits.items()}
-    best = min(targets, key=lambda t: math.inf if scores[t] is None else scores[t])
+    best = min(fits, key=lambda t: math.inf if scores[t] is None else scores[t])
     if len(fits) > 1:
         say(
             "target auto: validation MSE "
@@ -199,9 +196,15 @@ def choose_target(cfg: TrainConfig, values: np.ndarray, say: Callable[[str], Non
     return fits[best], scores
 
 
-def train(cfg: TrainConfig, say: Callable[[str], None] = print, plots: bool = True) -> dict:
-    """Train, evaluate and write everything into cfg.out; returns the metadata written."""
-    series = load_series(cfg)
+def train(
+    cfg: TrainConfig,
+    say: Callable[[str], None] = print,
+    plots: bool = True,
+    series: Series | None = None,
+) -> dict:
+    """Train on `series` (default: cfg's), evaluate and write everything into cfg.out; returns
+    the metadata written."""
+    series = series or load_series(cfg)
     t0 = time.perf_counter()
     chosen, target_scores = choose_target(cfg, series.values, say)
     model, sp, history = chosen.model, chosen.sp, chosen.history
