@@ -154,6 +154,8 @@ def main() -> int:
             envs.append((backend, python))
         else:
             say(f"skip {backend}: {venv} does not exist (make setup builds it)")
+    if not envs:
+        raise UserError("no device environment to measure in: run `make setup` (or `make bench`)")
     rounds = 1 if args.quick else ROUNDS
     measured: dict[str, list[dict]] = {backend: [] for backend, _ in envs}
     extra = ["--quick", f"--files={','.join(QUICK_FILES)}"] if args.quick else []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +45,21 @@ def test_quick_benchmark_measures_every_interpreter_and_keras(test_artifacts, tm
     assert "## Targets" in md and "step_float32.tflite" in md
     assert (tmp_path / "latency.png").stat().st_size > 0
     assert (tmp_path / "throughput.png").stat().st_size > 0
+
+
+def test_without_device_environments_the_benchmark_says_what_to_run(test_artifacts, tmp_path):
+    """A checkout with no .venv-device or .venv-classic beside it: one line, exit 2."""
+    for package in ("bench", "runtime", "training"):
+        shutil.copytree(REPO / package, tmp_path / package)
+    res = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--artifacts", str(test_artifacts / "lstm")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "error: no device environment to measure in: run `make setup` (or `make bench`)"
+    ]
+    assert not (tmp_path / "bench" / "results.json").exists()
