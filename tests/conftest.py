@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import io
 import os
 import pkgutil
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +72,25 @@ def run_module(
         timeout=timeout,
         **kw,
     )
+
+
+def run_here(module: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m module args` run in this test process, from the repo root: its output and exit
+    code as run_module gives them, without paying TensorFlow's import again (about 7 s each).
+    For CLIs whose Python-level behaviour is under test; start-up noise needs run_module."""
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()  # what one run built does not leak on
+    out, err, argv, code = io.StringIO(), io.StringIO(), sys.argv, 0
+    sys.argv = [module, *args]
+    try:
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            contextlib.chdir(REPO),
+        ):
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess([module, *args], code, out.getvalue(), err.getvalue())

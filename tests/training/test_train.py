@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import run_module
+from tests.conftest import run_here, run_module
 
 pytestmark = pytest.mark.tensorflow
 TINY = [
@@ -24,14 +24,14 @@ TINY = [
 ]
 
 
-def train(out, *args):
-    res = run_module("training", "--out", str(out), *TINY, *args)
+def train(out, *args, run=run_here):
+    res = run("training", "--out", str(out), *TINY, *args)
     assert res.returncode == 0, res.stderr
     return res
 
 
 def test_training_writes_model_metadata_windows_and_plots(tmp_path):
-    res = train(tmp_path)
+    res = train(tmp_path, run=run_module)  # a process of its own: its start-up is checked
     assert res.stdout.count("epoch ") == 2 and "test MSE" in res.stdout
     assert res.stderr == ""  # no TensorFlow start-up noise
     for name in ("model.keras", "model.json", "windows.npz", "history.png", "predictions.png"):
@@ -77,8 +77,9 @@ def test_a_model_that_loses_to_the_last_value_is_warned_about(tmp_path):
 
 
 def test_same_seed_same_predictions_other_seed_differs(tmp_path):
-    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
-        train(tmp_path / name, "--seed", seed)
+    """The same seed in a process of its own and after other runs in this one: the same model."""
+    for name, seed, run in (("a", "5", run_module), ("b", "5", run_here), ("c", "6", run_here)):
+        train(tmp_path / name, "--seed", seed, run=run)
     a, b, c = (np.load(tmp_path / n / "windows.npz")["test_pred"] for n in "abc")
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
@@ -95,14 +96,14 @@ def test_a_failed_run_keeps_what_was_in_out(tmp_path):
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     bad = tmp_path.parent / "bad.csv"
     bad.write_text("v\n" + "1\n" * 100 + "oops\n")
-    res = run_module("training", "--data", str(bad), "--column", "v", "--out", str(tmp_path))
+    res = run_here("training", "--data", str(bad), "--column", "v", "--out", str(tmp_path))
     assert res.returncode == 2 and "line 102: not a number: 'oops'" in res.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_compare_writes_a_table_and_a_plot(tmp_path):
     args = ["--rows", "300", "--epochs", "1", "--stream-epochs", "0", "--target", "level"]
-    res = run_module("training", "compare", "--out", str(tmp_path), *args, timeout=600)
+    res = run_here("training", "compare", "--out", str(tmp_path), *args)
     assert res.returncode == 0, res.stderr
     table = (tmp_path / "compare.md").read_text()
     assert table.count("| lstm |") == 4 and table.count("| gru |") == 4
@@ -160,7 +161,7 @@ def test_a_change_model_follows_a_series_out_of_its_training_range(tmp_path):
     """Issue 13: the sine drifting up by one amplitude; its test part lies above the training
     range. The model's series is the normalized steps; the skill is far above persistence."""
     args = ["--data", "drift", "--target", "change", "--units", "16", "--epochs", "6"]
-    res = run_module("training", "--out", str(tmp_path), *args)
+    res = run_here("training", "--out", str(tmp_path), *args)
     assert res.returncode == 0, res.stderr
     meta = json.loads((tmp_path / "model.json").read_text())
     w = np.load(tmp_path / "windows.npz")
