@@ -14,7 +14,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export.variants import BY_KEY, VARIANTS
 from runtime.anomaly import THRESHOLD
-from tests.conftest import run_module
+from tests.conftest import run_here, run_module
 from tests.make_artifacts import MODELS
 
 pytestmark = pytest.mark.tensorflow
@@ -147,7 +147,7 @@ def test_a_tightened_bound_fails_the_gate_and_still_writes_everything(test_artif
     shutil.copytree(test_artifacts / "lstm", folder)
     (folder / "manifest.json").unlink()
     args = ["--variants", "float32,onnx", "--modes", "window", "--tolerance", "float32=1e-12"]
-    res = run_module("export", "--dir", str(folder), *args)
+    res = run_here("export", "--dir", str(folder), *args)
     assert res.returncode == 1
     assert "model_float32.tflite misses its parity bound" in res.stderr
     assert "misses its parity bound 1e-12: max |dev|" in res.stderr
@@ -166,7 +166,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(test_artifacts, tmp_path, dam
         (folder / "model.keras").unlink()
     else:
         (folder / "model.keras").write_bytes(b"not a keras archive")
-    res = run_module("export", "--dir", str(folder), "--variants", "float32", "--modes", "window")
+    res = run_here("export", "--dir", str(folder), "--variants", "float32", "--modes", "window")
     assert res.returncode == 2
     assert "model.keras" in res.stderr and "train" in res.stderr
     assert "Traceback" not in res.stderr
