@@ -103,7 +103,8 @@ def sequence_model(model: keras.Model) -> keras.Model:
 def sequence_reference(model: keras.Model, series: np.ndarray) -> np.ndarray:
     """Keras's forecast after every sample of the stream, from a zero state, shape (T,)."""
     seq = sequence_model(model)
-    return np.asarray(seq(series.reshape(1, -1, 1).astype(np.float32), training=False))[0, :, 0]
+    # predict runs a compiled graph: called eagerly, the loop took 36 s on 7,267 samples, not 0.5
+    return seq.predict(series.reshape(1, -1, 1).astype(np.float32), verbose=0)[0, :, 0]
 
 
 class _StatesOut(keras.layers.Layer):

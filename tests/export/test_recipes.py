@@ -13,7 +13,7 @@ import pytest
 
 from export.converter import Converter
 from export.variants import BY_KEY, GPTQ, KERAS_CELLS, TWO_PASS
-from tests.conftest import run_module
+from tests.conftest import run_here
 
 pytestmark = pytest.mark.tensorflow
 
@@ -33,7 +33,7 @@ def hard_model(tmp_path_factory) -> Path:
     if not SERIES.is_file():
         pytest.skip(f"no {SERIES}")
     out = tmp_path_factory.mktemp("recipes") / "machine_temperature"
-    res = run_module(
+    res = run_here(
         "training",
         "--data",
         str(SERIES),
@@ -43,17 +43,15 @@ def hard_model(tmp_path_factory) -> Path:
         "750",
         "--out",
         str(out),
-        timeout=600,
     )
     assert res.returncode == 0, res.stderr
     return out
 
 
 def test_a_file_whose_first_recipe_misses_is_made_by_the_next(hard_model):
-    res = run_module(
+    res = run_here(
         "export", "--dir", str(hard_model), "--variants", "int8,c_int8,float16,dynamic_int8",
         "--modes", "step",
-        timeout=600,
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     assert "trying the next recipe" in res.stdout
