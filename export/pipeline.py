@@ -17,6 +17,7 @@ from runtime.windows import RANGE_MARGIN
 from training.files import staged, step_weights_file, write_json
 
 from .converter import Converter
+from .flatbuffer import share_state_quantization
 from .inspect import tflite_metadata
 from .parity import latency_us
 from .references import References, load_inputs, load_keras, references
@@ -92,8 +93,6 @@ def step_io(backend: object, refs: References) -> dict:
 
 def share_state_scales(path: Path, variant: Variant, refs: References) -> None:
     """Rewrite an integer step file so each state's output shares its input's quantization."""
-    from .tflite import share_state_quantization
-
     io = step_io(open_backend(path, variant.format), refs)
     pairs = list(zip(io["inputs"][1:], io["outputs"][1:], strict=True))
     path.write_bytes(share_state_quantization(path.read_bytes(), pairs))
