@@ -9,8 +9,8 @@ import numpy as np
 from runtime.anomaly import ScoreParams
 from runtime.windows import Normalization
 from training.files import write_json
+from training.metrics import skill_text
 from training.plots import plt, save_figure
-from training.train import skill_text
 
 
 def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> dict:

@@ -11,8 +11,9 @@ from pathlib import Path
 from .config import TrainConfig
 from .data import Series
 from .files import staged
+from .metrics import skill_text
 from .plots import plt, save_figure
-from .train import skill_text, train
+from .train import train
 
 GRID = {"cell": ("lstm", "gru"), "units": (16, 50), "layers": (1, 2)}
 

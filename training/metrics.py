@@ -1,0 +1,49 @@
+"""What a trained model scores: errors in data units, skill against repeating the last value."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import Split
+
+SKILL_WARNING = 0.1  # below this skill against persistence, training warns
+
+
+def mse_in_data_units(sp: Split, pred_norm: np.ndarray, y_norm: np.ndarray) -> float:
+    """Mean squared error after undoing the normalization."""
+    return float(np.mean((sp.norm.invert(pred_norm) - sp.norm.invert(y_norm)) ** 2))
+
+
+def skill_metrics(sp: Split, test_mse: float) -> dict:
+    """The persistence baseline (the sample before each test target as its forecast) on the
+    same test targets, and skill = 1 - test MSE / baseline MSE (1: perfect, 0: no better)."""
+    baseline = float(np.mean((sp.test_last - sp.levels(sp.y_test)) ** 2))
+    return {"baseline_mse": baseline, "skill": 1 - test_mse / baseline if baseline > 0 else None}
+
+
+def skill_warning(sp: Split, metrics: dict) -> str | None:
+    """A warning line when the model barely beats repeating the last value, with what to try."""
+    if metrics["skill"] is None or metrics["skill"] >= SKILL_WARNING:
+        return None
+    reach = float(np.abs(sp.y_test).max())  # model units: the training range is [-1, 1]
+    why = (
+        f"the test part reaches {reach:.2f} times the training range's half-width, where a model "
+        "of the level has seen nothing; train on data that covers it"
+        if reach > 1.1
+        else "try more --epochs or --units, more data (--rows), or another --window"
+    )
+    verdict = "is worse than" if metrics["skill"] < 0 else "barely beats"
+    return (
+        f"warning: skill {metrics['skill']:.2f}: the model {verdict} repeating the last value "
+        f"(test MSE {metrics['test_mse']:.3g} vs {metrics['baseline_mse']:.3g}); {why}"
+    )
+
+
+def step_ratio(metrics: dict) -> float | None:
+    """Step-mode test MSE over window mode's; None when window mode is exact (a constant series)."""
+    return metrics["step_test_mse"] / metrics["test_mse"] if metrics["test_mse"] > 0 else None
+
+
+def skill_text(skill: float | None) -> str:
+    """'0.75', or 'n/a' for a constant test part (persistence then has no error to beat)."""
+    return "n/a" if skill is None else f"{skill:.2f}"
