@@ -90,7 +90,7 @@ pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ART
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)
 
 # Small real models, trained and exported once per source change, shared by every test run.
-$(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES)
+$(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES) tests/make_artifacts.py
 	$(VENV)/bin/python -m tests.make_artifacts $(TEST_ARTIFACTS)
 	@touch $@
 
