@@ -7,7 +7,6 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,27 +19,8 @@ from .manifest import Entry, find_entry, read_manifest
 from .manifest import verify as check_file
 from .output import CtrlC, Output
 from .parity import Reference, check, parity_line, parse_tolerance
-from .sources import EXPECTED, Sample, bounded_lines, read_samples, serial_lines, simulated
+from .sources import EXPECTED, Sample, open_source
 from .stream import Stream
-from .windows import Normalization
-
-
-def open_source(args: argparse.Namespace, norm: Normalization) -> Iterator[Sample]:
-    """The samples of --input: -, sim (fitted to the model's range), a serial port or a file."""
-    columns = args.column or None
-    src = args.input
-    if src == "sim":
-        if columns:
-            raise UserError("--column does not apply to --input sim (one simulated sensor)")
-        return simulated(args.count, args.rate, args.seed, norm)
-    if src == "-":
-        return read_samples(bounded_lines(sys.stdin.buffer), columns)
-    path = Path(src)
-    if path.is_char_device():
-        return read_samples(serial_lines(src, args.baud), columns)
-    if not path.is_file():
-        raise UserError(f"--input {src!r} is not -, sim, a serial port or a file")
-    return read_samples(bounded_lines(path.open("rb")), columns)
 
 
 def stream(args: argparse.Namespace) -> int:
