@@ -5,6 +5,7 @@ Runs the real CLIs, so a failure here (including a parity failure) is a test fai
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,14 +32,28 @@ MODELS = {
 
 
 def make_one(root: Path, name: str) -> str:
-    """Train and export one model into root/NAME; what it printed (raises if either fails)."""
-    out, log = root / name, []
-    for cmd in (["training", "--out", str(out), *MODELS[name]], ["export", "--dir", str(out)]):
-        res = subprocess.run([sys.executable, "-m", *cmd], capture_output=True, text=True)
-        log.append(res.stdout + res.stderr)
-        if res.returncode:
-            raise RuntimeError(f"test model {name}: {cmd[0]} failed\n" + "".join(log))
-    return "".join(log)
+    """Train and export one model into root/NAME in a process of its own; what it printed
+    (raises if either step fails)."""
+    cmd = [sys.executable, "-m", "tests.make_artifacts", "--one", str(root), name]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode:
+        raise RuntimeError(f"test model {name} failed\n{res.stdout}{res.stderr}")
+    return res.stdout + res.stderr
+
+
+def train_and_export(root: Path, name: str) -> int:
+    """`python -m training`, then `python -m export`, in this process: TensorFlow's import is
+    paid once, not twice; the exit code of the first that fails, else 0."""
+    out = root / name
+    for argv in (["training", "--out", str(out), *MODELS[name]], ["export", "--dir", str(out)]):
+        print(f"$ python -m {' '.join(argv)}", flush=True)
+        sys.argv = argv
+        try:
+            runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+        except SystemExit as e:
+            if e.code:
+                return e.code if isinstance(e.code, int) else 1
+    return 0
 
 
 def make(root: Path, names: list[str] | None = None, jobs: int = 2) -> None:
@@ -55,4 +70,6 @@ def make(root: Path, names: list[str] | None = None, jobs: int = 2) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--one":
+        sys.exit(train_and_export(Path(sys.argv[2]), sys.argv[3]))
     make(Path(sys.argv[1]), sys.argv[2:] or None)
