@@ -40,9 +40,13 @@ def markdown(rows: list[dict], seconds: float, workers: int) -> str:
     """Two tables: per file, on how many series it holds; per category, step / window."""
     trained = [r for r in rows if not r["error"]]
     refused = [r for r in rows if r["error"]]
+    timed = [r["seconds"] for r in trained if not r.get("resumed")]
+    resumed = sum(bool(r.get("resumed")) for r in rows)
     lines = [
         f"{len(trained)} of {len(rows)} NAB series trained (each on its first 15%, at most 750 "
         f"rows) and exported, in {seconds / 60:.0f} min with {workers} workers"
+        + (f" ({resumed} series made by an earlier run)" if resumed else "")
+        + (f", a series {statistics.median(timed):.0f} s on its worker (median)" if timed else "")
         + "".join(f"; {r['series']} refused: {r['error'].split(': ', 2)[-1]}" for r in refused)
         + ".",
         "",
