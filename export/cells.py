@@ -20,6 +20,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from training.snap import INT8_MIN_ELEMENTS
+
 
 class FusedLSTMCell(keras.layers.Layer):
     """An LSTM cell (Keras gate order i, f, g, o) with one matmul over [x, h]."""
@@ -53,8 +55,12 @@ def hybrid_rounded(v):
     return (ops.clip(ops.round(v / step) + zero, -128.0, 127.0) - zero) * step
 
 
-def two_pass_matmul(v, kernel):
-    """v @ kernel as the sum of two hybrid products: v's own and that of its rounding error."""
+def product(v, kernel, two_pass: bool):
+    """v @ kernel; with two_pass, where the converter makes it a hybrid product (a kernel of
+    INT8_MIN_ELEMENTS or more is stored in int8), the sum of two: v's own and that of its
+    rounding error. A float kernel multiplies v exactly: a second product would add the error."""
+    if not two_pass or int(np.prod(kernel.shape)) < INT8_MIN_ELEMENTS:
+        return ops.matmul(v, kernel)
     return ops.matmul(v, kernel) + ops.matmul(v - hybrid_rounded(v), kernel)
 
 
@@ -75,8 +81,8 @@ class TwoPassLSTMCell(keras.layers.Layer):
 
     def call(self, x, states):
         h, c = states
-        xw = two_pass_matmul(x, self.kernel) if self.input_is_state else x @ self.kernel
-        z = xw + two_pass_matmul(h, self.recurrent_kernel) + self.bias
+        xw = product(x, self.kernel, self.input_is_state)
+        z = xw + product(h, self.recurrent_kernel, True) + self.bias
         i, f, g, o = ops.split(z, 4, axis=-1)
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         h = ops.sigmoid(o) * ops.tanh(c)
@@ -92,8 +98,7 @@ class FusedGRUCell(keras.layers.Layer):
         self.units = units
         self.state_size = [units]
         self.output_size = units
-        self.x_matmul = two_pass_matmul if two_pass and input_is_state else ops.matmul
-        self.h_matmul = two_pass_matmul if two_pass else ops.matmul
+        self.x_two_pass, self.h_two_pass = two_pass and input_is_state, two_pass
 
     def build(self, input_shape: tuple) -> None:
         n = 3 * self.units
@@ -104,8 +109,10 @@ class FusedGRUCell(keras.layers.Layer):
 
     def call(self, x, states):
         h = states[0]
-        xz, xr, xh = ops.split(self.x_matmul(x, self.kernel) + self.input_bias, 3, axis=-1)
-        hz, hr, hh = ops.split(self.h_matmul(h, self.recurrent_kernel) + self.recurrent_bias, 3, -1)
+        x_part = product(x, self.kernel, self.x_two_pass) + self.input_bias
+        h_part = product(h, self.recurrent_kernel, self.h_two_pass) + self.recurrent_bias
+        xz, xr, xh = ops.split(x_part, 3, axis=-1)
+        hz, hr, hh = ops.split(h_part, 3, axis=-1)
         z, r = ops.sigmoid(xz + hz), ops.sigmoid(xr + hr)
         h = z * h + (1 - z) * ops.tanh(xh + r * hh)
         return h, [h]
