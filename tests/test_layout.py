@@ -1,5 +1,5 @@
 """The project's modules import each other without circles (including imports made inside a
-function, which only postpone a circle)."""
+function, which only postpone a circle), and no package imports one on a higher floor."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import ast
 from tests.conftest import REPO
 
 PACKAGES = ("runtime", "training", "export", "fleet", "nab", "bench", "picheck", "release")
+# the device runtime on the ground; each package stands on those below it
+FLOOR = {"runtime": 0, "release": 1, "training": 1, "export": 2, "bench": 3, "picheck": 3}
+FLOOR |= {"fleet": 3, "nab": 4}
 
 
 def imports(path, package: str) -> set[str]:
@@ -64,3 +67,13 @@ def test_no_import_circle_between_the_projects_modules():
 def test_the_circle_finder_finds_one():
     assert cycle({"a.x": {"a.y"}, "a.y": {"a.z"}, "a.z": {"a.x"}}) == ["a.x", "a.y", "a.z", "a.x"]
     assert cycle({"a.x": {"a.y"}, "a.y": set()}) is None
+
+
+def test_no_package_imports_one_on_a_higher_floor():
+    up = [
+        f"{module} imports {target}"
+        for module, targets in graph().items()
+        for target in targets
+        if FLOOR[target.split(".")[0]] > FLOOR[module.split(".")[0]]
+    ]
+    assert not up, "; ".join(up)

@@ -8,6 +8,16 @@ import pytest
 pytestmark = pytest.mark.tensorflow
 
 
+def test_the_rounding_budget_is_half_the_bound_of_the_files_that_round_so():
+    """training decides alone (no import of export), by budgets tied to the files' bounds."""
+    from export.variants import BY_KEY
+    from training.snap import ROUNDING_BUDGET
+
+    for rounding, variant in (("int8", "dynamic_int8"), ("float16", "float16")):
+        for key in (variant, f"step:{variant}"):
+            assert ROUNDING_BUDGET[rounding] == BY_KEY[key].tolerance / 2
+
+
 @pytest.mark.parametrize("scale", [1e-3, 0.3, 7.0])
 def test_int8_grid_is_the_converters_step_and_exact_in_float16(scale):
     from training.snap import int8_grid
