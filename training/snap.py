@@ -21,7 +21,7 @@ import numpy as np
 INT8_MIN_ELEMENTS = 1024  # TFLite's dynamic-range quantization leaves smaller weights in float
 # How far (normalized units) each rounding may move validation forecasts before training puts
 # the model on the grids: half the bound of the files that round so (dynamic-range int8 1e-2,
-# float16 1e-3 in export/variants.py; tests/training/test_snap.py holds these under half of them).
+# float16 1e-3 in export/variants.py; tests/training/test_snap.py checks they stay half).
 ROUNDING_BUDGET = {"int8": 5e-3, "float16": 5e-4}
 STEP_BITS = 4  # significant bits of the int8 step: 7-bit multiples of it are exact float16s
 GRID_EPOCHS = 5  # epochs training the other weights while the large ones stay on the grid
