@@ -4,30 +4,14 @@ one model per series, in parallel on Dask, and writes fleet.json and fleet.md.""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from runtime.errors import ArgumentParser, UserError, run_cli
-from training.cli import add_dataclass_options
+from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
 
 from .inputs import find_series
-from .run import Settings, run_fleet
-
-# chosen per series by the fleet, not passed through to `python -m training`
-PER_SERIES = ("data", "column", "rows", "out")
-
-
-def train_args(args: argparse.Namespace) -> list[str]:
-    """The training options given that differ from training's defaults, as command-line words."""
-    words = []
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in PER_SERIES:
-            continue
-        value = getattr(args, f.name)
-        if value != f.default:
-            words += [f"--{f.name.replace('_', '-')}", str(value)]
-    return words
+from .run import PER_SERIES, Settings, run_fleet
 
 
 def fraction(text: str) -> float:
@@ -79,7 +63,12 @@ def main() -> int:
     for name in ("variants", "modes"):
         if getattr(args, name):
             export_args += [f"--{name}", getattr(args, name)]
-    settings = Settings(args.column, args.train_fraction, train_args(args), export_args)
+    settings = Settings(
+        args.column,
+        args.train_fraction,
+        changed_options(TrainConfig, args, PER_SERIES),
+        export_args,
+    )
     rows = run_fleet(
         find_series(args.inputs),
         args.out,

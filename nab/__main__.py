@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fleet.run import PER_SERIES
 from runtime.errors import ArgumentParser, UserError, run_cli
+from training.cli import add_dataclass_options, changed_options
+from training.config import TrainConfig
 
 from .corpus import Corpus
 from .detect import VARIANTS, Detection, stream_file
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     series = corpus.select(args.files)
     out: Path = args.out
     t0 = time.perf_counter()
-    train_args = ["--epochs", str(args.epochs)] if args.epochs else []
+    train_args = changed_options(TrainConfig, args, PER_SERIES)
     rows = train_models(series, out / "models", args.workers, args.scheduler, train_args)
     trained = {r["series"] for r in rows if not r["error"]}
     for r in rows:
@@ -190,6 +193,7 @@ def main() -> int:
         description="Train a model per NAB file on the rows NAB does not score (its first 15%, "
         "at most 750), stream each whole file through the runtime with each variant, write "
         "the scores in NAB's layout (OUT/results/), score them, plot (OUT/plots/).",
+        epilog="Training options (--epochs, --window, --cell, ...) apply to every file.",
     )
     r.add_argument("--out", type=Path, default=Path("build/nab"), help="(default: build/nab)")
     r.add_argument(
@@ -202,9 +206,9 @@ def main() -> int:
     r.add_argument("--workers", type=int, default=2, help="local Dask workers (default: 2)")
     r.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://HOST:8786")
     r.add_argument("--files", action="append", help="only files whose names contain this")
-    r.add_argument("--epochs", type=int, help="training epochs (default: training's)")
     r.add_argument("--show", default=SHOW_SERIES, help="the series plotted whole")
     r.add_argument("--doc", help="write the score table between the nab markers of this file")
+    add_dataclass_options(r, TrainConfig, skip=PER_SERIES)
     r.set_defaults(run=run)
     t = sub.add_parser(
         "table",

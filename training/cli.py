@@ -30,3 +30,13 @@ def from_args(cls: type, args: argparse.Namespace, **overrides: object) -> objec
     """The dataclass instance the parsed options describe."""
     names = [f.name for f in dataclasses.fields(cls) if hasattr(args, f.name)]
     return cls(**({n: getattr(args, n) for n in names} | overrides))
+
+
+def changed_options(cls: type, args: argparse.Namespace, skip: tuple = ()) -> list[str]:
+    """The options given that differ from the dataclass's defaults, as command-line words."""
+    words = []
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f.name, f.default)
+        if f.name not in skip and value != f.default:
+            words += [f"--{f.name.replace('_', '-')}", str(value)]
+    return words

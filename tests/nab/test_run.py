@@ -20,7 +20,8 @@ pytestmark = [
 
 def test_one_file_through_the_benchmark(tmp_path):
     args = ["--nab", str(NAB), "run", "--out", str(tmp_path), "--files", "art_daily_jumpsup"]
-    res = run_module("nab", *args, "--epochs", "3", "--workers", "1", timeout=600)
+    tiny = ["--window", "20", "--units", "8", "--epochs", "2", "--stream-epochs", "1"]
+    res = run_module("nab", *args, *tiny, "--workers", "1", timeout=600)
     assert res.returncode == 0, res.stderr
     result = tmp_path / "results/edge-int8/artificialWithAnomaly/edge-int8_art_daily_jumpsup.csv"
     rows = list(csv.DictReader(result.open()))
@@ -30,6 +31,10 @@ def test_one_file_through_the_benchmark(tmp_path):
     scores = [float(r["anomaly_score"]) for r in rows]
     assert min(scores) >= 0 and max(scores) <= 1 and max(scores) > 0
     assert sum(r["label"] == "1" for r in rows) == 403  # NAB's one window on this file
+    job = json.loads(
+        (tmp_path / "models/artificialWithAnomaly/art_daily_jumpsup/job.json").read_text()
+    )
+    assert job["train_args"] == tiny  # training options reach every file's training
     summary = json.loads((tmp_path / "nab.json").read_text())
     standard = summary["scores"]["edge-int8"]["standard"]
     assert -100 <= standard["score"] <= 100 and 0 < standard["threshold"] <= 1.1
