@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test test-device test-classic lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
+.PHONY: help train export test test-device test-classic test-beside-tf lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -109,9 +109,10 @@ test: ## lint, then every test in the three environments
 	@# the environments and the test models at once: pip waits on the network and the disk,
 	@# training and export on the CPU
 	@$(MAKE) --no-print-directory -j3 lint $(TEST_ARTIFACTS)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp
-	@# two processes, a test file each: most of the time is single-threaded (imports, conversions)
-	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest -n 2 --dist loadfile
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-device test-classic
+	@# two processes, a test file each: most of the time is single-threaded (imports, conversions).
+	@# The runtime's tests run where devices run it (next line), not a third time here.
+	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest -n 2 --dist loadfile --ignore=tests/runtime
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-device test-classic test-beside-tf
 
 # The runtime's tests on a device: against the installed wheel, not the sources; and on the
 # classic Pi's numpy 1.x and tflite-runtime 2.14.
@@ -123,6 +124,10 @@ test-device: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp
 
 test-classic: $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp
 	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(CLASSIC_VENV)/bin/python -m pytest -q tests/runtime
+
+# With TensorFlow installed beside it, the runtime still imports none of it.
+test-beside-tf: $(VENV)/.stamp $(TEST_ARTIFACTS)/.stamp
+	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest -q tests/runtime/test_forecaster.py -k never_imports
 
 clean: ## remove artifacts and build outputs (keeps the environments)
 	rm -rf $(ARTIFACTS) build dist .pytest_cache .ruff_cache
