@@ -62,6 +62,7 @@ def stream_bytes(state_size: int) -> int:
             ("short_mean", ctypes.c_float),
             ("mean", ctypes.c_float),
             ("var", ctypes.c_float),
+            ("alarms", ctypes.c_float),
             ("lo", ctypes.c_float),
             ("hi", ctypes.c_float),
             ("score", ctypes.c_float),
@@ -119,12 +120,15 @@ extern "C" {{
 #define EF_SCORE_NOVELTY {_float(p.novelty)} /* past the range seen by this fraction: 1 */
 #define EF_SCORE_QUIET {p.quiet} /* samples scoring 0 after a score of EF_SCORE_QUIET_FROM */
 #define EF_SCORE_QUIET_FROM {_float(p.quiet_from)}
+#define EF_SCORE_FATIGUE {_float(p.fatigue)} /* each alarm lowers later tail scores by this */
+#define EF_SCORE_FATIGUE_MEMORY {_float(p.fatigue_memory)} /* samples it fades over */
 
 typedef struct {{
     float state[EF_STATE_SIZE]; /* the recurrent state */
     float previous;             /* the last sample (a change model's next input is a step) */
     float forecast;             /* the last forecast: the next sample's residual is against it */
     float short_mean, mean, var; /* the anomaly score's running values */
+    float alarms;               /* recent alarms, fading: the score's fatigue */
     float lo, hi;               /* the range of the samples pushed */
     float score;                /* the last sample's anomaly score, 0 to 1 (0 before a forecast) */
     long count;                 /* samples pushed since ef_reset */
@@ -315,7 +319,7 @@ void ef_step_rows(int rows, float *states, const float *x, float *y) {{
 void ef_reset(ef_stream *s) {{
     for (int j = 0; j < EF_STATE_SIZE; j++) s->state[j] = 0.0f;
     s->previous = s->forecast = s->score = 0.0f;
-    s->short_mean = s->mean = s->var = s->lo = s->hi = 0.0f;
+    s->short_mean = s->mean = s->var = s->alarms = s->lo = s->hi = 0.0f;
     s->count = s->scored = s->quiet = 0;
     s->anomaly = s->out_of_range = 0;
 }}
@@ -331,6 +335,8 @@ static float score(ef_stream *s, float sample, float size) {{
     float tail = 0.5f * erfcf(z * 0.70710678f);
     float v = -log10f(tail + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
     if (v > 1.0f) v = 1.0f;
+    s->alarms *= 1.0f - 1.0f / EF_SCORE_FATIGUE_MEMORY;
+    if (v < 1.0f) v = fmaxf(0.0f, v - EF_SCORE_FATIGUE * s->alarms);
     float a = 1.0f / (s->scored < EF_SCORE_LONG ? (float)s->scored : EF_SCORE_LONG);
     float d = s->short_mean - s->mean;
     s->mean += a * d;
@@ -342,7 +348,10 @@ static float score(ef_stream *s, float sample, float size) {{
         s->quiet--;
         return 0.0f;
     }}
-    if (v >= EF_SCORE_QUIET_FROM) s->quiet = EF_SCORE_QUIET;
+    if (v >= EF_SCORE_QUIET_FROM) {{
+        s->quiet = EF_SCORE_QUIET;
+        s->alarms += 1.0f;
+    }}
     return v;
 }}
 

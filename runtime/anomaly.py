@@ -7,8 +7,11 @@ Per sample, online and O(1), in [0, 1]:
   likelihood is: 0 for the usual, 0.5 for a tail of 10**-(log_range / 2), 1 for 10**-log_range;
 - a sample beyond the range of every sample before it by more than `novelty` of that range
   scores 1 (a level the sensor never reached);
-- after a sample scores `quiet_from` or more, the next `quiet` samples score 0: one event, one
-  alarm (a fault that lasts raises it again once the quiet period ends).
+- each alarm (a score of `quiet_from` or more) lowers the tail scores that follow by `fatigue`
+  (asks for a tail `10**(fatigue * log_range)` times smaller), fading over `fatigue_memory`
+  samples: a series that keeps surprising its model alarms less often, a new extreme still scores 1;
+- after an alarm, the next `quiet` samples score 0: one event, one alarm (a fault that lasts
+  raises it again once the quiet period ends).
 A sample is an anomaly when its score reaches the threshold (the manifest's, THRESHOLD by
 default: the best threshold on NAB's standard profile). The same arithmetic, in float, is the
 C files' ef_push (export/c.py).
@@ -32,8 +35,10 @@ class ScoreParams:
     floor: float = 0.03  # residual size (model units) below which nothing is surprising
     log_range: float = 20.0  # a tail probability of 10**-log_range scores 1
     novelty: float = 0.005  # beyond the range seen so far by this fraction of it: 1 (<0: off)
-    quiet: int = 60  # samples that score 0 after a high score
-    quiet_from: float = THRESHOLD  # the score that starts a quiet period
+    quiet: int = 40  # samples that score 0 after a high score
+    quiet_from: float = THRESHOLD  # the score that starts a quiet period (an alarm)
+    fatigue: float = 0.05  # lowers the tail scores after each alarm by this (0: off)
+    fatigue_memory: float = 5000.0  # samples over which an alarm's fatigue fades (1/e)
 
     def to_dict(self) -> dict:
         """The form stored in the manifest and report."""
@@ -55,7 +60,7 @@ class AnomalyScore:
     def reset(self) -> None:
         """Forget every sample."""
         self.count = self.hold = 0
-        self.short = self.mean = self.var = 0.0
+        self.short = self.mean = self.var = self.alarms = 0.0
         self.lo = self.hi = math.nan  # the range of the samples seen
 
     def push(self, value: float, size: float | None) -> float | None:
@@ -77,6 +82,9 @@ class AnomalyScore:
         self.short += (size - self.short) / p.short
         z = (self.short - self.mean) / math.sqrt(max(self.var, p.floor * p.floor))
         score = min(1.0, -math.log10(_tail(z) + 10.0**-p.log_range) / p.log_range)
+        self.alarms *= 1.0 - 1.0 / p.fatigue_memory
+        if score < 1.0:
+            score = max(0.0, score - p.fatigue * self.alarms)
         a = 1.0 / min(self.count, p.long)
         d = self.short - self.mean
         self.mean += a * d
@@ -91,13 +99,23 @@ class AnomalyScore:
             return 0.0
         if score >= p.quiet_from:
             self.hold = p.quiet
+            self.alarms += 1.0
         return score
 
     def get_state(self) -> list[float]:
         """The running values, as plain JSON-serializable data."""
-        return [self.count, self.hold, self.short, self.mean, self.var, self.lo, self.hi]
+        return [
+            self.count,
+            self.hold,
+            self.short,
+            self.mean,
+            self.var,
+            self.lo,
+            self.hi,
+            self.alarms,
+        ]
 
     def set_state(self, state: list[float]) -> None:
         """Resume from get_state()."""
         self.count, self.hold = int(state[0]), int(state[1])
-        self.short, self.mean, self.var, self.lo, self.hi = map(float, state[2:])
+        self.short, self.mean, self.var, self.lo, self.hi, self.alarms = map(float, state[2:])

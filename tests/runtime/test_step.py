@@ -119,12 +119,14 @@ def spiky_sensor(n: int, seed: int, every: int = 80) -> tuple[np.ndarray, np.nda
 @pytest.mark.parametrize("variant", [FLOAT, pytest.param("int8", marks=needs_tflite)])
 def test_anomaly_flags_catch_spikes_with_few_false_alarms(test_artifacts, mode, variant):
     """The GRU test model was trained on the sensor signal; this stream has its own seed. The
-    score flags what is rare in the stream's own history: spikes about 500 samples apart are
-    caught (float32: 93% in window mode, 100% in step mode); spikes every 80 samples become the
-    sensor's usual (23% caught)."""
+    score flags what is rare in the stream's own history: spikes about 1,500 samples apart are
+    caught (all 20 in step mode, 19 in window mode). Each alarm makes the next a little harder
+    (the score's fatigue, runtime/anomaly.py), so a spike that recurs more often becomes the
+    sensor's usual: every 1,000 samples 98% caught in step mode, 78% in window mode; every 500,
+    29-64%; every 80, 9% (float32 and int8, measured)."""
     m = load(test_artifacts / "gru", variant, mode=mode)
     assert 0 < m.anomaly_threshold <= 1
-    x, spikes = spiky_sensor(22_500, seed=2024, every=500)
+    x, spikes = spiky_sensor(30_000, seed=2024, every=1_500)
     stream = Stream(m)
     flags = np.zeros(len(x), bool)
     for i, value in enumerate(x):
@@ -136,6 +138,6 @@ def test_anomaly_flags_catch_spikes_with_few_false_alarms(test_artifacts, mode, 
     echo = np.roll(spikes, 1) | np.roll(spikes, 2)
     caught = flags[spikes & judged].mean()
     false_alarms = flags[~spikes & ~echo & judged].mean()
-    assert (spikes & judged).sum() >= 40
-    assert caught >= 0.9, caught
+    assert (spikes & judged).sum() == 20
+    assert caught >= (1.0 if mode == "step" else 0.9), caught
     assert false_alarms <= 0.001, false_alarms
