@@ -10,8 +10,8 @@ from runtime.errors import ArgumentParser, UserError, run_cli
 from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
 
-from .inputs import find_series
-from .run import PER_SERIES, Settings, run_fleet
+from .inputs import PER_SERIES, find_series
+from .run import Settings, run_fleet
 
 
 def fraction(text: str) -> float:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from runtime.errors import UserError
 
+# training options the fleet chooses per series, not passed through to `python -m training`
+PER_SERIES = ("data", "column", "rows", "out")
+
 
 @dataclass(frozen=True)
 class SeriesInput:

@@ -19,8 +19,6 @@ from . import job as jobs
 from . import report
 from .inputs import SeriesInput, count_rows
 
-# training options the fleet chooses per series, not passed through to `python -m training`
-PER_SERIES = ("data", "column", "rows", "out")
 JOB_FILE = "job.json"  # the input's sha256 and the settings a series' folder was made with
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fleet.run import PER_SERIES
+from fleet.inputs import PER_SERIES
 from runtime.errors import ArgumentParser, UserError, run_cli
 from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
