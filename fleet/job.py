@@ -4,7 +4,9 @@ project's code and environment, not a file system shared with the client."""
 
 from __future__ import annotations
 
+import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -47,9 +49,35 @@ def _last_error(stderr: str) -> str:
     return (errors or lines or ["no message"])[-1].removeprefix("error: ")[:400]
 
 
+def run_here(argv: list[str]) -> int:
+    """`python -m argv[0] argv[1:]` in this process; its exit code."""
+    sys.argv = argv
+    try:
+        runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+        return e.code if isinstance(e.code, int) else int(e.code is not None)
+    return 0
+
+
+def run_steps(logs: Path, steps: list[list[str]]) -> None:
+    """Each step in turn in this one process (TensorFlow's import is paid once, not per step),
+    until one fails: its output in logs/N.out and N.err, its exit code in N.code."""
+    for i, argv in enumerate(steps):
+        with open(logs / f"{i}.out", "wb") as out, open(logs / f"{i}.err", "wb") as err:
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(out.fileno(), 1), os.dup2(err.fileno(), 2)  # TensorFlow's C++ output too
+            code = run_here(argv)
+            sys.stdout.flush(), sys.stderr.flush()
+        (logs / f"{i}.code").write_text(str(code))
+        if code:
+            return
+
+
 def run(job: Job) -> Outcome:
-    """Train and export one series in a temporary folder; return its files (never raises for a
-    bad series: the reason comes back in `error`)."""
+    """Train and export one series in a temporary folder, in a process of its own; return its
+    files (never raises for a bad series: the reason comes back in `error`)."""
     t0 = time.perf_counter()
     env = os.environ | {"PYTHONPATH": str(REPO)}
     log: list[str] = []
@@ -57,27 +85,42 @@ def run(job: Job) -> Outcome:
         tmp = Path(tmp)
         data = tmp / f"{Path(job.name).name}.csv"  # the name errors and model.json show
         data.write_bytes(job.csv)
-        out = tmp / "out"
+        out, logs = tmp / "out", tmp / "logs"
+        logs.mkdir()
         train = ["training", "--data", str(data), "--out", str(out)]
         train += ["--column", job.column] if job.column else []
         train += ["--rows", str(job.rows)] if job.rows else []
-        steps = (train + job.train_args, ["export", "--dir", str(out), *job.export_args])
+        steps = [train + job.train_args, ["export", "--dir", str(out), *job.export_args]]
+        proc = subprocess.run(
+            [sys.executable, "-m", "fleet.job", str(logs), json.dumps(steps)],
+            capture_output=True, text=True, env=env, cwd=REPO,
+        )  # fmt: skip
         error, export_failed = None, False
-        for argv in steps:
-            proc = subprocess.run(
-                [sys.executable, "-m", *argv], capture_output=True, text=True, env=env, cwd=REPO
+        for i, argv in enumerate(steps):
+            if not (logs / f"{i}.err").is_file():
+                break
+            stdout, stderr = (
+                (logs / f"{i}.{s}").read_text(errors="replace") for s in ("out", "err")
             )
-            log += [f"$ python -m {' '.join(argv[:1])}", proc.stdout, proc.stderr]
-            if proc.returncode == 0:
+            log += [f"$ python -m {argv[0]}", stdout, stderr]
+            done = logs / f"{i}.code"
+            code = done.read_text() if done.is_file() else "died"
+            if code == "0":
                 continue
-            if argv[0] == "export" and proc.returncode == 1 and (out / "manifest.json").is_file():
+            if argv[0] == "export" and code == "1" and (out / "manifest.json").is_file():
                 export_failed = True  # every file written; one or more missed its bound
-            else:
-                error = f"{argv[0]}: {_last_error(proc.stderr)}".replace(f"{tmp}/", "")
+            else:  # it failed, or the process died in it
+                error = f"{argv[0]}: {_last_error(stderr + proc.stderr)}".replace(f"{tmp}/", "")
             break
+        if error is None and not export_failed and proc.returncode:
+            error = f"fleet.job: {_last_error(proc.stderr)}"  # it died before its first step
         files = (
             {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
             if error is None
             else {}
         )
     return Outcome(job.name, files, "\n".join(log), time.perf_counter() - t0, error, export_failed)
+
+
+if __name__ == "__main__":  # the task's process: python -m fleet.job LOGS STEPS_JSON
+    run_steps(Path(sys.argv[1]), json.loads(sys.argv[2]))

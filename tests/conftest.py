@@ -8,7 +8,6 @@ import importlib.util
 import io
 import os
 import pkgutil
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -80,17 +79,16 @@ def run_here(module: str, *args: str) -> subprocess.CompletedProcess:
     For CLIs whose Python-level behaviour is under test; start-up noise needs run_module."""
     if "keras" in sys.modules:
         sys.modules["keras"].backend.clear_session()  # what one run built does not leak on
-    out, err, argv, code = io.StringIO(), io.StringIO(), sys.argv, 0
-    sys.argv = [module, *args]
+    from fleet.job import run_here as run_cli  # here: the emulated Pi gets tests/, not fleet/
+
+    out, err, argv = io.StringIO(), io.StringIO(), sys.argv
     try:
         with (
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
             contextlib.chdir(REPO),
         ):
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+            code = run_cli([module, *args])
     finally:
         sys.argv = argv
     return subprocess.CompletedProcess([module, *args], code, out.getvalue(), err.getvalue())

@@ -5,11 +5,12 @@ Runs the real CLIs, so a failure here (including a parity failure) is a test fai
 
 from __future__ import annotations
 
-import runpy
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+
+from fleet.job import run_here
 
 NAB_AMBIENT = (
     Path(__file__).resolve().parents[2] / "shared/data/ambient_temperature_system_failure.csv"
@@ -42,17 +43,13 @@ def make_one(root: Path, name: str) -> str:
 
 
 def train_and_export(root: Path, name: str) -> int:
-    """`python -m training`, then `python -m export`, in this process: TensorFlow's import is
-    paid once, not twice; the exit code of the first that fails, else 0."""
+    """`python -m training`, then `python -m export`, in this process, as a fleet's task runs
+    them: TensorFlow's import is paid once, not twice; the exit code of the first that fails."""
     out = root / name
     for argv in (["training", "--out", str(out), *MODELS[name]], ["export", "--dir", str(out)]):
         print(f"$ python -m {' '.join(argv)}", flush=True)
-        sys.argv = argv
-        try:
-            runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
-        except SystemExit as e:
-            if e.code:
-                return e.code if isinstance(e.code, int) else 1
+        if code := run_here(argv):
+            return code
     return 0
 
 
