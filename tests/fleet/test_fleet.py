@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,13 +68,22 @@ def check_fleet(out: Path) -> dict:
     return rows
 
 
-def test_fleet_on_a_local_cluster_resumes(inputs: Path, tmp_path: Path) -> None:
-    """Two local worker processes; the stuck series fails alone (exit 1, its reason in its
-    row); a second run trains nothing it already has."""
-    res = fleet(inputs, tmp_path, "--workers", "2")
+@pytest.fixture(scope="module")
+def first_run(inputs: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The fleet on a LocalCluster of two worker processes, from nothing: its output and its
+    folder, which each test copies before changing it."""
+    out = tmp_path_factory.mktemp("fleet")
+    return fleet(inputs, out, "--workers", "2"), out
+
+
+def test_fleet_on_a_local_cluster_resumes(inputs: Path, first_run, tmp_path: Path) -> None:
+    """The stuck series fails alone (exit 1, its reason in its row); a second run trains
+    nothing it already has."""
+    res, first = first_run
     assert res.returncode == 1, res.stderr
     assert "3 series, 0 already done, 3 to train" in res.stdout
     assert "2 of 3 series trained and exported" in res.stdout
+    shutil.copytree(first, tmp_path, dirs_exist_ok=True)
     check_fleet(tmp_path)
     model = tmp_path / "good/sine/step_int8.tflite"
     before = model.stat().st_mtime_ns
@@ -97,8 +107,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_fleet_on_a_separately_started_cluster(inputs: Path, tmp_path: Path) -> None:
-    """`dask scheduler` and `dask worker` as their own processes, as on a real cluster."""
+def test_fleet_on_a_separately_started_cluster(inputs: Path, first_run, tmp_path: Path) -> None:
+    """`dask scheduler` and `dask worker` as their own processes, as on a real cluster: they
+    train the series the first run's folder lacks (one good series taken away) and the stuck one."""
+    shutil.copytree(first_run[1], tmp_path, dirs_exist_ok=True)
+    shutil.rmtree(tmp_path / "good/ramp")
     dask = str(Path(sys.executable).parent / "dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -119,6 +132,7 @@ def test_fleet_on_a_separately_started_cluster(inputs: Path, tmp_path: Path) -> 
             time.sleep(0.5)
         res = fleet(inputs, tmp_path, "--scheduler", address)
         assert res.returncode == 1, res.stderr
+        assert "3 series, 1 already done, 2 to train" in res.stdout, res.stdout
         check_fleet(tmp_path)
     finally:
         for p in (worker, scheduler):
