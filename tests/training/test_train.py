@@ -8,26 +8,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import run_here, run_module
+from tests.training.tiny import train
 
 pytestmark = pytest.mark.tensorflow
-TINY = [
-    "--rows",
-    "400",
-    "--units",
-    "8",
-    "--epochs",
-    "2",
-    "--stream-epochs",
-    "1",
-    "--target",
-    "level",
-]
-
-
-def train(out, *args, run=run_here):
-    res = run("training", "--out", str(out), *TINY, *args)
-    assert res.returncode == 0, res.stderr
-    return res
 
 
 def test_training_writes_model_metadata_windows_and_plots(tmp_path):
@@ -99,77 +82,3 @@ def test_a_failed_run_keeps_what_was_in_out(tmp_path):
     res = run_here("training", "--data", str(bad), "--column", "v", "--out", str(tmp_path))
     assert res.returncode == 2 and "line 102: not a number: 'oops'" in res.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
-
-
-def test_compare_writes_a_table_and_a_plot(tmp_path):
-    args = ["--rows", "300", "--epochs", "1", "--stream-epochs", "0", "--target", "level"]
-    res = run_here("training", "compare", "--out", str(tmp_path), *args)
-    assert res.returncode == 0, res.stderr
-    table = (tmp_path / "compare.md").read_text()
-    assert table.count("| lstm |") == 4 and table.count("| gru |") == 4
-    assert (tmp_path / "compare.png").stat().st_size > 0
-
-
-def test_sequence_training_gives_a_window_model_with_the_same_layers(tmp_path):
-    res = train(tmp_path, "--sequence-length", "100")
-    assert "fitted on sequences of 100" in res.stdout
-    meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["training"]["sequence_length"] == 100
-    assert np.load(tmp_path / "windows.npz")["test_pred"].shape == (70,)
-
-
-def test_step_weights_are_tuned_for_streaming_and_scored_over_the_whole_stream(tmp_path):
-    """Issue 13: a copy tuned on long sequences makes the step files; model.json says so."""
-    import keras
-
-    res = train(tmp_path, "--stream-epochs", "3")
-    meta = json.loads((tmp_path / "model.json").read_text())
-    tuning = meta["stream"]
-    assert tuning["file"] == "stream.keras" and res.stdout.count("stream tuning ") == 4
-    assert tuning["val_stream_mse_after"] < tuning["val_stream_mse_before"]
-    # step_test_mse: the tuned weights run over the whole stream from a zero state
-    tuned = keras.saving.load_model(tmp_path / "stream.keras", compile=False)
-    w = np.load(tmp_path / "windows.npz")
-    cfg = tuned.get_config()
-    cfg["layers"][0]["config"]["batch_shape"] = [None, None, 1]
-    cfg["layers"][1]["config"]["return_sequences"] = True
-    seq = keras.Sequential.from_config(cfg)
-    seq.set_weights(tuned.get_weights())
-    stream = seq.predict(w["series"][None, :-1, None], verbose=0).reshape(-1)
-    s = meta["normalization"]["scale"]
-    test = stream[meta["data"]["test_start"] - 1 :]
-    mse = np.mean(((test - w["test_y"]) * s) ** 2)
-    assert meta["metrics"]["step_test_mse"] == pytest.approx(mse, rel=1e-3)
-    # without tuning the step files use the window weights, and the old tuned file goes
-    train(tmp_path, "--stream-epochs", "0")
-    assert json.loads((tmp_path / "model.json").read_text())["stream"]["file"] is None
-    assert not (tmp_path / "stream.keras").exists()
-
-
-def test_auto_target_trains_both_and_keeps_the_one_that_validates_better(tmp_path):
-    res = train(tmp_path, "--data", "drift", "--target", "auto")
-    meta = json.loads((tmp_path / "model.json").read_text())
-    scores = meta["target"]["val_mse"]
-    assert meta["target"]["asked"] == "auto" and set(scores) == {"level", "change"}
-    assert meta["target"]["chosen"] == min(scores, key=scores.get)
-    assert meta["normalization"]["target"] == meta["target"]["chosen"]
-    assert meta["metrics"]["val_mse"] == scores[meta["target"]["chosen"]]
-    assert "target auto: validation MSE level" in res.stdout
-
-
-def test_a_change_model_follows_a_series_out_of_its_training_range(tmp_path):
-    """Issue 13: the sine drifting up by one amplitude; its test part lies above the training
-    range. The model's series is the normalized steps; the skill is far above persistence."""
-    args = ["--data", "drift", "--target", "change", "--units", "16", "--epochs", "6"]
-    res = run_here("training", "--out", str(tmp_path), *args)
-    assert res.returncode == 0, res.stderr
-    meta = json.loads((tmp_path / "model.json").read_text())
-    w = np.load(tmp_path / "windows.npz")
-    norm = meta["normalization"]
-    steps = np.diff(w["values"])
-    np.testing.assert_allclose(w["series"], (steps - norm["center"]) / norm["scale"], atol=1e-6)
-    assert meta["metrics"]["skill"] > 0.5
-    # persistence: the sample before each test target, on the samples themselves
-    start = meta["data"]["test_start"] + 1
-    baseline = np.mean((w["values"][start - 1 : -1] - w["values"][start:]) ** 2)
-    assert meta["metrics"]["baseline_mse"] == pytest.approx(baseline, rel=1e-6)
