@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test test-device test-classic test-beside-tf lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
+.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -109,10 +109,14 @@ test: ## lint, then every test in the three environments
 	@# the environments and the test models at once: pip waits on the network and the disk,
 	@# training and export on the CPU
 	@$(MAKE) --no-print-directory -j3 lint $(TEST_ARTIFACTS)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp
-	@# two processes, a test file each: most of the time is single-threaded (imports, conversions).
-	@# The runtime's tests run where devices run it (next line), not a third time here.
+	@# then the three environments' tests side by side (each prints when it ends): the device
+	@# ones keep the cores busy while the training environment's last test files finish
+	@$(MAKE) --no-print-directory -j4 --output-sync=target test-training test-device test-classic test-beside-tf
+
+# Two processes, a test file each: most of the time is single-threaded (imports, conversions).
+# The runtime's tests run where devices run it (below), not a third time here.
+test-training: $(VENV)/.stamp $(TEST_ARTIFACTS)/.stamp
 	EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(VENV)/bin/python -m pytest -n 2 --dist loadfile --ignore=tests/runtime
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-device test-classic test-beside-tf
 
 # The runtime's tests on a device: against the installed wheel, not the sources; and on the
 # classic Pi's numpy 1.x and tflite-runtime 2.14.
