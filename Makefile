@@ -22,6 +22,10 @@ WORKERS ?= 2
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# uv installs the pinned requirements, and compiles them, in a third of pip's time (the training
+# environment from a warm cache: 30 s against 93 s here); pip only installs uv itself.
+UV := uv==0.13.9
+
 # A venv is usable when its python runs and is the same major.minor as $(PYTHON). Anything else at
 # its path (a dangling link, a venv of another Python, a stray file) is replaced, and we say so.
 PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
@@ -31,12 +35,13 @@ define make_venv
 	  echo "$(1) has no working Python $(PYTHON_VERSION) (a dangling link, or a venv of another Python): replacing it"; \
 	  rm -rf $(1); fi
 	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
-	@$(1)/bin/pip install -q --disable-pip-version-check $(foreach r,$(2),-r $(r))
+	@test -x $(1)/bin/uv || $(1)/bin/pip install -q --disable-pip-version-check $(UV)
+	@$(1)/bin/uv pip install -q --python $(1)/bin/python --compile-bytecode $(foreach r,$(2),-r $(r))
 	@touch $(1)/.stamp
 endef
 
 $(VENV)/.stamp: requirements.txt requirements-test.txt
-	@echo "setting up $(VENV) (training + export; first time a few minutes: 1.9 GB, mostly TensorFlow)"
+	@echo "setting up $(VENV) (training + export; 1.9 GB, mostly TensorFlow: the first time about a minute)"
 	$(call make_venv,$(VENV),requirements.txt requirements-test.txt)
 
 $(DEVICE_VENV)/.stamp: requirements-device.txt requirements-device-onnx.txt requirements-test.txt
@@ -105,6 +110,10 @@ format: $(VENV)/.stamp ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The tests run four processes on the two cores at once: TensorFlow's thread pools, one thread
+# each, then contend less (three trainings side by side: 10% less CPU, 3.7 s sooner).
+test: export TF_NUM_INTRAOP_THREADS = 1
+test: export TF_NUM_INTEROP_THREADS = 1
 test: ## lint, then every test in the three environments
 	@# the environments and the test models at once: pip waits on the network and the disk,
 	@# training and export on the CPU

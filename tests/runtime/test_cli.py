@@ -50,6 +50,19 @@ def start_stream(model, *args):
     )
 
 
+def finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
+    """The rest of proc's stdout and stderr once it exits, read through the pipes' buffers:
+    communicate() reads the raw pipes and drops lines a readline() had already buffered."""
+    watchdog = threading.Timer(timeout, proc.kill)  # a hang becomes a failure
+    watchdog.start()
+    try:
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait()
+    finally:
+        watchdog.cancel()
+    return out, err
+
+
 def parse_csv(stdout):
     lines = stdout.strip().splitlines()
     assert lines[0] == "index,value,prediction,residual,score,anomaly,out_of_range"
@@ -219,7 +232,7 @@ def test_serial_port_on_a_pseudo_terminal_then_the_port_disappears(lstm_dir, sam
         os.write(master, "".join(f"{v!r}\n" for v in samples[60:70]).encode())
         rows = [proc.stdout.readline() for _ in range(71)]  # header + 70 samples
         os.close(master)  # unplug the adapter
-        rest, err = proc.communicate(timeout=30)
+        rest, err = finish(proc)
     finally:
         watchdog.cancel()
         os.close(slave)
@@ -258,7 +271,7 @@ def test_ctrl_c_ends_with_the_summary(lstm_dir):
     proc = start_stream(lstm_dir, "--input", "sim", "--rate", "200")
     lines = [proc.stdout.readline() for _ in range(60)]  # header + 59 samples, paced
     proc.send_signal(signal.SIGINT)
-    rest, err = proc.communicate(timeout=30)
+    rest, err = finish(proc)
     assert proc.returncode == 130
     read = int(err.split("summary: ")[1].split()[0])
     assert read == len(lines) - 1 + rest.count("\n")  # every sample read was also written

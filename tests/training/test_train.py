@@ -9,12 +9,20 @@ import pytest
 
 from tests.conftest import run_here, run_module
 from tests.training.tiny import train
+from training.config import TrainConfig
 
 pytestmark = pytest.mark.tensorflow
 
 
-def test_training_writes_model_metadata_windows_and_plots(tmp_path):
-    res = train(tmp_path, run=run_module)  # a process of its own: its start-up is checked
+@pytest.fixture(scope="module")
+def own_process(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """A tiny training in a process of its own (its start-up is checked): output and folder."""
+    out = tmp_path_factory.mktemp("own-process")
+    return train(out, run=run_module), out
+
+
+def test_training_writes_model_metadata_windows_and_plots(own_process):
+    res, tmp_path = own_process
     assert res.stdout.count("epoch ") == 2 and "test MSE" in res.stdout
     assert res.stderr == ""  # no TensorFlow start-up noise
     for name in ("model.keras", "model.json", "windows.npz", "history.png", "predictions.png"):
@@ -59,11 +67,14 @@ def test_a_model_that_loses_to_the_last_value_is_warned_about(tmp_path):
     assert "the test part reaches" in warning
 
 
-def test_same_seed_same_predictions_other_seed_differs(tmp_path):
-    """The same seed in a process of its own and after other runs in this one: the same model."""
-    for name, seed, run in (("a", "5", run_module), ("b", "5", run_here), ("c", "6", run_here)):
-        train(tmp_path / name, "--seed", seed, run=run)
-    a, b, c = (np.load(tmp_path / n / "windows.npz")["test_pred"] for n in "abc")
+def test_same_seed_same_predictions_other_seed_differs(own_process, tmp_path):
+    """The same seed (the default) in a process of its own and after other runs in this one:
+    the same model."""
+    seed = TrainConfig().seed
+    folders = [own_process[1], tmp_path / "same", tmp_path / "other"]
+    train(folders[1], "--seed", str(seed))
+    train(folders[2], "--seed", str(seed + 1))
+    a, b, c = (np.load(d / "windows.npz")["test_pred"] for d in folders)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
