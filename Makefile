@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check quant-table target-table fleet fleet-table nab wheel clean distclean setup
+.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,6 +93,17 @@ nab: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## the anomaly score on NAB (NAB=folde
 
 pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp ## the runtime on an emulated Raspberry Pi OS (root; PI=pi5: Cortex-A76; PI_OS=trixie or bookworm-armhf)
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)
+
+mcu-check: $(VENV)/.stamp mcu-tools ## the C files on a Cortex-M4F and M0+ under QEMU (MCU=m4f|m0plus) -> artifacts/mcu-check.md
+	$(VENV)/bin/python -m mcucheck --artifacts $(ARTIFACTS) $(if $(MCU),--mcu $(MCU))
+
+# The microcontrollers' cross compiler, C library and emulator, from Debian (as root) when absent.
+MCU_TOOLS := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+mcu-tools:
+	@dpkg -s $(MCU_TOOLS) >/dev/null 2>&1 || { \
+	  test "$$(id -u)" = 0 || { echo "error: mcu-check needs $(MCU_TOOLS): apt-get install them as root"; exit 4; }; \
+	  echo "installing $(MCU_TOOLS) (apt) ..."; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(MCU_TOOLS); }
 
 # Small real models, trained and exported once per source change, shared by every test run.
 $(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES) tests/make_artifacts.py

@@ -7,10 +7,20 @@ import ast
 
 from tests.conftest import REPO
 
-PACKAGES = ("runtime", "training", "export", "fleet", "nab", "bench", "picheck", "release")
+PACKAGES = (
+    "runtime",
+    "training",
+    "export",
+    "fleet",
+    "nab",
+    "bench",
+    "picheck",
+    "mcucheck",
+    "release",
+)
 # the device runtime on the ground; each package stands on those below it
 FLOOR = {"runtime": 0, "release": 1, "training": 1, "export": 2, "bench": 3, "picheck": 3}
-FLOOR |= {"fleet": 3, "nab": 4}
+FLOOR |= {"mcucheck": 3, "fleet": 3, "nab": 4}
 
 
 def imports(path, package: str) -> set[str]:

@@ -1,0 +1,56 @@
+"""The generated C on microcontrollers: a real cross compiler, newlib and QEMU's Cortex-M boards."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+
+from tests.conftest import run_module
+
+TOOLS = ("arm-none-eabi-gcc", "qemu-system-arm")
+needs_tools = pytest.mark.skipif(
+    not all(shutil.which(t) for t in TOOLS), reason="no Arm toolchain or QEMU: make mcu-tools"
+)
+
+
+@needs_tools
+def test_each_source_holds_its_bound_on_a_cortex_m4f_and_m0(test_artifacts, tmp_path):
+    """The GRU test model: float32 and int8 sources on the Cortex-M4F (hardware float), int8 on
+    the Cortex-M0 (software float), each forecast against Keras's and this machine's."""
+    folder = test_artifacts / "gru"
+    report = tmp_path / "mcu-check.md"
+    res = run_module("mcucheck", "--artifacts", str(folder), "--out", str(report), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = json.loads(report.with_suffix(".json").read_text())
+    assert [(r["machine"], r["source"]) for r in rows] == [
+        ("mps2-an386", "forecaster_float32.c"),
+        ("mps2-an386", "forecaster_int8.c"),
+        ("microbit", "forecaster_int8.c"),
+    ]
+    params = json.loads((folder / "model.json").read_text())["model"]["params"]
+    for r in rows:
+        assert r["passed"] and r["max_dev"] <= r["tolerance"]
+        assert r["apart_from_here"] <= r["tolerance"] and r["push_apart"] <= r["tolerance"]
+        assert r["instructions_step"] > params  # a multiply-add each, at least
+        assert 0 < r["stack_bytes"] < 4096 and r["stream_bytes"] > 0
+        # the weights are in the source's flash: 4 bytes each as floats, 1 as int8
+        weight = 4 if r["source"].endswith("float32.c") else 1
+        assert weight * params < r["flash_source"] < weight * params + 16_000
+    m4f = {r["source"]: r for r in rows if r["machine"] == "mps2-an386"}
+    m0 = next(r for r in rows if r["machine"] == "microbit")
+    assert m0["instructions_step"] > 5 * m4f["forecaster_int8.c"]["instructions_step"]  # no FPU
+    assert "## Cortex-M4F" in report.read_text()
+
+
+def test_without_the_arm_tools_it_says_what_to_run(test_artifacts, tmp_path):
+    env = os.environ | {"PATH": os.path.dirname(sys.executable)}
+    res = run_module(
+        "mcucheck", "--artifacts", str(test_artifacts / "gru"), "--out", str(tmp_path / "m.md"),
+        env=env,
+    )  # fmt: skip
+    assert res.returncode == 4 and res.stdout == ""
+    assert res.stderr.count("\n") == 1 and "make mcu-tools" in res.stderr
