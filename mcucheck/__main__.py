@@ -24,9 +24,10 @@ from export.variants import BY_KEY
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 from runtime.parity import REFERENCE, Reference, compare
+from training.files import write_between_markers
 
 from .build import build, run
-from .report import markdown
+from .report import markdown, tables
 from .targets import TARGETS, Target
 
 TOOLS = ("arm-none-eabi-gcc", "qemu-system-arm")
@@ -121,6 +122,7 @@ def main() -> int:
     parser.add_argument(
         "--out", type=Path, help="report (default ARTIFACTS/mcu-check.md, and .json beside it)"
     )
+    parser.add_argument("--doc", type=Path, help="also write the tables into this markdown file")
     args = parser.parse_args()
     out = args.out or args.artifacts / "mcu-check.md"
     rows: list[dict] = []
@@ -137,6 +139,8 @@ def main() -> int:
                     print("  " + summary(rows[-1]), flush=True)
         out.write_text(markdown(rows, args.artifacts))
         out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+        if args.doc:
+            write_between_markers(args.doc, "mcu-check", "\n".join(tables(rows)))
         print(f"-> {out}, {out.with_suffix('.json').name}")
     except NoTools as e:
         print(f"error: {e}", file=sys.stderr)

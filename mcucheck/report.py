@@ -28,22 +28,7 @@ def markdown(rows: list[dict], artifacts: Path) -> str:
         "(forecast, anomaly score and flags) over the model's first samples.",
         "",
     ]
-    for target in dict.fromkeys(r["target"] for r in rows):
-        lines += [
-            f"## {target} (QEMU {next(r['machine'] for r in rows if r['target'] == target)})",
-            "",
-            "| " + " | ".join(COLUMNS) + " |",
-            "|" + "---|" * len(COLUMNS),
-        ]
-        for r in (r for r in rows if r["target"] == target):
-            lines.append(
-                f"| {r['source']} | {r['flash_source']:,} + {r['flash_libraries']:,} "
-                f"| {r['stream_bytes']:,} + {r['stack_bytes']:,} + {r['ram_libraries']:,} "
-                f"| {r['instructions_step']:,.0f} / {r['instructions_push']:,.0f} "
-                f"| {r['max_dev']:.1e} ({r['tolerance']:.0e}) {'ok' if r['passed'] else 'FAILED'} "
-                f"| {r['apart_from_here']:.1e} / {r['push_apart']:.1e}, {r['score_apart']:.1e} |"
-            )
-        lines.append("")
+    lines += tables(rows)
     lines += [
         "Flash: the source's object (text, read-only data and initialized data) and what it "
         "pulls from newlib's libm and libc and libgcc, from the linker's map. RAM: one "
@@ -58,3 +43,22 @@ def markdown(rows: list[dict], artifacts: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def tables(rows: list[dict]) -> list[str]:
+    """A table per target (the lines of markdown)."""
+    lines: list[str] = []
+    for target in dict.fromkeys(r["target"] for r in rows):
+        mine = [r for r in rows if r["target"] == target]
+        lines += [f"## {target} (QEMU {mine[0]['machine']})", ""]
+        lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        for r in mine:
+            lines.append(
+                f"| {r['source']} | {r['flash_source']:,} + {r['flash_libraries']:,} "
+                f"| {r['stream_bytes']:,} + {r['stack_bytes']:,} + {r['ram_libraries']:,} "
+                f"| {r['instructions_step']:,.0f} / {r['instructions_push']:,.0f} "
+                f"| {r['max_dev']:.1e} ({r['tolerance']:.0e}) {'ok' if r['passed'] else 'FAILED'} "
+                f"| {r['apart_from_here']:.1e} / {r['push_apart']:.1e}, {r['score_apart']:.1e} |"
+            )
+        lines.append("")
+    return lines

@@ -33,7 +33,7 @@ TARGETS = {
     # QEMU 7.2 has no Cortex-M0+ board; the micro:bit's Cortex-M0 runs the same ARMv6-M code
     "m0plus": Target(
         name="m0plus",
-        core="Cortex-M0+ (ARMv6-M; QEMU's micro:bit Cortex-M0)",
+        core="Cortex-M0 (ARMv6-M, as the M0+)",
         machine="microbit",
         cflags=("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
         flash_kb=256,
