@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from export.c import float_literal, source_name
+from runtime.compiler import compiler
 from runtime.errors import UserError
 from runtime.parity import REFERENCE, Reference
 
@@ -23,7 +24,8 @@ QEMU_TIMEOUT_S = 600
 
 @dataclass
 class Build:
-    """A linked harness and what its parts cost (bytes, from the linker's map)."""
+    """A linked harness and what its parts cost in bytes: the source as a whole (its object),
+    the libraries and the harness as linked (the linker's map)."""
 
     elf: Path
     flash: dict[str, int]  # text + rodata + data, by origin: the source, libraries, harness
@@ -52,10 +54,13 @@ def data_header(artifacts: Path) -> str:
 
 def _run(cmd: list[str], what: str, timeout: float = 300) -> str:
     """What cmd printed, stdout and stderr together (QEMU's semihosting writes to either)."""
-    res = subprocess.run(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True, timeout=timeout,
-    )  # fmt: skip
+    try:
+        res = subprocess.run(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            text=True, timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{what} did not finish in {timeout:.0f} s") from None
     if res.returncode:
         raise UserError(f"{what} failed: {res.stdout.strip()[-2000:]}")
     return res.stdout
@@ -74,7 +79,10 @@ def build(artifacts: Path, precision: str, target: Target | None, work: Path) ->
     srcs = [str(HARNESS), str(c / source_name(precision))]
     inc = ["-I", str(c), "-I", str(work)]
     if target is None:
-        _run(["gcc", *OPT, *inc, "-o", str(elf), *srcs, "-lm"], "gcc")
+        cc = compiler()
+        if cc is None:
+            raise UserError("no C compiler here to build the harness with: install gcc")
+        _run([cc, *OPT, *inc, "-o", str(elf), *srcs, "-lm"], cc)
         return Build(elf, {}, {})
     (work / f"{name}.ld").write_text(linker_script(target))
     objects = []
