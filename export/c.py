@@ -50,28 +50,31 @@ def write_sources(
     (out / source_name(precision)).write_text(text)
 
 
-def stream_bytes(state_size: int) -> int:
+def stream_bytes(state_size: int, period: int = 0) -> int:
     """sizeof(ef_stream) on this machine: the RAM a stream takes (the struct in header())."""
     import ctypes
+
+    class Tail(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_float) for n in ("short_mean", "mean", "var")] + [
+            ("count", ctypes.c_long)
+        ]
 
     class Stream(ctypes.Structure):
         _fields_ = [
             ("state", ctypes.c_float * state_size),
             ("previous", ctypes.c_float),
             ("forecast", ctypes.c_float),
-            ("short_mean", ctypes.c_float),
-            ("mean", ctypes.c_float),
-            ("var", ctypes.c_float),
+            ("residual", Tail),
+            ("season", Tail),
             ("alarms", ctypes.c_float),
             ("lo", ctypes.c_float),
             ("hi", ctypes.c_float),
             ("score", ctypes.c_float),
             ("count", ctypes.c_long),
-            ("scored", ctypes.c_long),
             ("quiet", ctypes.c_long),
             ("anomaly", ctypes.c_int),
             ("out_of_range", ctypes.c_int),
-        ]
+        ] + ([("profile", ctypes.c_float * period)] if period else [])
 
     return ctypes.sizeof(Stream)
 
@@ -90,6 +93,7 @@ def header(layers: list[tuple], norm: Normalization, window: int, anomaly: dict,
     parts = state_layout(layers)
     size = sum(n for _, n in parts)
     threshold_c = float_literal(anomaly["threshold"])
+    period = int(anomaly.get("period", 0))
     p = ScoreParams()
     layout, margin = " ".join(f"{n}[{k}]" for n, k in parts), f"{RANGE_MARGIN:.0%}"
     return f"""\
@@ -109,9 +113,12 @@ extern "C" {{
 #define EF_STATE_SIZE {size} /* floats of recurrent state, model units */
 #define EF_STATE_LAYOUT "{layout}" /* its parts, in order */
 /* The anomaly score (runtime/anomaly.py): the tail probability of the short running mean of
- * |residual| / scale under its long running mean and variance, log-scaled to [0, 1]; 1 for a
+ * |residual| / scale under its long running mean and variance, log-scaled to [0, 1] (and of the
+ * distance from the seasonal profile, where the series has a period: the higher); 1 for a
  * sample past the range seen so far; 0 for a quiet period after a high score. */
 #define EF_ANOMALY_THRESHOLD {threshold_c} /* a score from this on is an anomaly */
+#define EF_SEASON_PERIOD {period} /* the series' period in samples (0: none) */
+#define EF_SEASON_RATE {float_literal(p.season_rate)} /* the profile's step towards a sample */
 #define EF_SCORE_SHORT {float_literal(p.short)} /* samples in the short mean */
 #define EF_SCORE_LONG {float_literal(p.long)} /* samples of memory of the long mean and variance */
 #define EF_SCORE_WARMUP {p.warmup} /* residuals before the first score above 0 */
@@ -124,18 +131,25 @@ extern "C" {{
 #define EF_SCORE_FATIGUE_MEMORY {float_literal(p.fatigue_memory)} /* samples it fades over */
 
 typedef struct {{
+    float short_mean, mean, var; /* a size's short running mean, and its long mean and variance */
+    long count;                 /* sizes seen */
+}} ef_tail;
+
+typedef struct {{
     float state[EF_STATE_SIZE]; /* the recurrent state */
     float previous;             /* the last sample (a change model's next input is a step) */
     float forecast;             /* the last forecast: the next sample's residual is against it */
-    float short_mean, mean, var; /* the anomaly score's running values */
+    ef_tail residual, season;   /* the anomaly score's running values */
     float alarms;               /* recent alarms, fading: the score's fatigue */
     float lo, hi;               /* the range of the samples pushed */
     float score;                /* the last sample's anomaly score, 0 to 1 (0 before a forecast) */
     long count;                 /* samples pushed since ef_reset */
-    long scored;                /* residuals the score has seen */
     long quiet;                 /* samples left in the quiet period */
     int anomaly;                /* the last sample's score reached EF_ANOMALY_THRESHOLD */
     int out_of_range;           /* the last input lay past the training range + {margin} */
+#if EF_SEASON_PERIOD > 0
+    float profile[EF_SEASON_PERIOD]; /* per phase of the period: the samples' running mean */
+#endif
 }} ef_stream;
 
 /* Start a stream over: zero state, nothing pushed. */
@@ -336,31 +350,48 @@ void ef_step_rows(int rows, float *states, const float *x, float *y) {{
 void ef_reset(ef_stream *s) {{
     for (int j = 0; j < EF_STATE_SIZE; j++) s->state[j] = 0.0f;
     s->previous = s->forecast = s->score = 0.0f;
-    s->short_mean = s->mean = s->var = s->alarms = s->lo = s->hi = 0.0f;
-    s->count = s->scored = s->quiet = 0;
+    s->alarms = s->lo = s->hi = 0.0f;
+    s->residual.short_mean = s->residual.mean = s->residual.var = 0.0f;
+    s->season = s->residual;
+    s->residual.count = s->season.count = s->count = s->quiet = 0;
     s->anomaly = s->out_of_range = 0;
+#if EF_SEASON_PERIOD > 0
+    for (int j = 0; j < EF_SEASON_PERIOD; j++) s->profile[j] = 0.0f;
+#endif
+}}
+
+/* How surprising a size is: the tail of its short running mean, log-scaled (0 while warming up). */
+static float tail(ef_tail *t, float size) {{
+    if (size < EF_SCORE_FLOOR) size = EF_SCORE_FLOOR;
+    t->count++;
+    if (t->count == 1) t->short_mean = t->mean = size;
+    t->short_mean += (size - t->short_mean) / EF_SCORE_SHORT;
+    float var = t->var > EF_SCORE_FLOOR * EF_SCORE_FLOOR ? t->var : EF_SCORE_FLOOR * EF_SCORE_FLOOR;
+    float z = (t->short_mean - t->mean) / sqrtf(var);
+    float p = 0.5f * erfcf(z * 0.70710678f);
+    float v = -log10f(p + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
+    float a = 1.0f / (t->count < EF_SCORE_LONG ? (float)t->count : EF_SCORE_LONG);
+    float d = t->short_mean - t->mean;
+    t->mean += a * d;
+    t->var = (1.0f - a) * (t->var + a * d * d);
+    return t->count <= EF_SCORE_WARMUP ? 0.0f : v < 1.0f ? v : 1.0f;
 }}
 
 /* The score of a sample and its residual's size (model units), as runtime/anomaly.py does. */
 static float score(ef_stream *s, float sample, float size) {{
-    if (size < EF_SCORE_FLOOR) size = EF_SCORE_FLOOR;
-    s->scored++;
-    if (s->scored == 1) s->short_mean = s->mean = size;
-    s->short_mean += (size - s->short_mean) / EF_SCORE_SHORT;
-    float var = s->var > EF_SCORE_FLOOR * EF_SCORE_FLOOR ? s->var : EF_SCORE_FLOOR * EF_SCORE_FLOOR;
-    float z = (s->short_mean - s->mean) / sqrtf(var);
-    float tail = 0.5f * erfcf(z * 0.70710678f);
-    float v = -log10f(tail + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
-    if (v > 1.0f) v = 1.0f;
+    float v = tail(&s->residual, size);
+#if EF_SEASON_PERIOD > 0
+    long seen = s->count - 1; /* samples before this one */
+    if (seen >= EF_SEASON_PERIOD) {{
+        float u = tail(&s->season, fabsf(sample - s->profile[seen % EF_SEASON_PERIOD]) / SCALE);
+        if (u > v) v = u;
+    }}
+#endif
     s->alarms *= 1.0f - 1.0f / EF_SCORE_FATIGUE_MEMORY;
     if (v < 1.0f) v = fmaxf(0.0f, v - EF_SCORE_FATIGUE * s->alarms);
-    float a = 1.0f / (s->scored < EF_SCORE_LONG ? (float)s->scored : EF_SCORE_LONG);
-    float d = s->short_mean - s->mean;
-    s->mean += a * d;
-    s->var = (1.0f - a) * (s->var + a * d * d);
     float margin = EF_SCORE_NOVELTY * (s->hi - s->lo);
     if (EF_SCORE_NOVELTY >= 0 && (sample > s->hi + margin || sample < s->lo - margin)) v = 1.0f;
-    if (s->scored <= EF_SCORE_WARMUP) return 0.0f;
+    if (s->residual.count <= EF_SCORE_WARMUP) return 0.0f;
     if (s->quiet > 0) {{
         s->quiet--;
         return 0.0f;
@@ -381,7 +412,13 @@ int ef_push(ef_stream *s, float sample, float *forecast) {{
         s->anomaly = s->score >= EF_ANOMALY_THRESHOLD;
     }}
     if (s->count == 1 || sample < s->lo) s->lo = sample;
-    if (s->count == 1 || sample > s->hi) s->hi = sample;{first}
+    if (s->count == 1 || sample > s->hi) s->hi = sample;
+#if EF_SEASON_PERIOD > 0
+    {{
+        float *at = &s->profile[(s->count - 1) % EF_SEASON_PERIOD];
+        *at += (s->count <= EF_SEASON_PERIOD ? 1.0f : EF_SEASON_RATE) * (sample - *at);
+    }}
+#endif{first}
     float x = {push_input};
     s->previous = sample;
     s->out_of_range = fabsf(x) > LIMIT;

@@ -128,7 +128,8 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
             "sha256": sha256_file(header),
         }
         info["flash_bytes"] = flash_bytes(path)  # code and constants, compiled here
-        info["ram_bytes"] = stream_bytes(sum(t.shape[-1] for t in backend.inputs[1:]))
+        state_size = sum(t.shape[-1] for t in backend.inputs[1:])
+        info["ram_bytes"] = stream_bytes(state_size, refs.anomaly["period"])
         info["compiler"] = backend.version
     if variant.mode == "step":
         info["step"] = step_io(backend, refs)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.anomaly import THRESHOLD
+from runtime.anomaly import THRESHOLD, seasonal_period
 from runtime.errors import UserError
 from runtime.parity import Reference
 from runtime.windows import Normalization
@@ -55,7 +55,7 @@ class References:
     ref: Reference  # Keras's forecasts on the test windows, the stream and the stress windows
     y_test: np.ndarray  # the test targets
     test_start: int  # index in the stream of the first test target
-    anomaly: dict  # the anomaly score threshold the model exports (runtime/anomaly.py)
+    anomaly: dict  # the anomaly score's threshold and the series' period (runtime/anomaly.py)
     norm: Normalization  # model units <-> data units
     state_names: list[str]  # the step model's state tensors, e.g. ["h0", "c0"]
     step_model: object  # Keras step model, to tell a step file's outputs apart
@@ -106,7 +106,10 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         ref=ref,
         y_test=windows["test_y"],
         test_start=test_start,
-        anomaly={"threshold": THRESHOLD},
+        anomaly={
+            "threshold": THRESHOLD,
+            "period": seasonal_period(windows["values"], window) if "values" in windows else 0,
+        },
         norm=norm,
         state_names=state_names(stepper),
         step_model=step_model(stepper),

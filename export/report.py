@@ -169,7 +169,9 @@ def _markdown(data: dict) -> str:
     a = data["anomaly"]
     lines += [
         "",
-        f"Anomaly: a score from {a['threshold']:.3g} on (runtime/anomaly.py: "
+        f"Anomaly: a score from {a['threshold']:.3g} on; "
+        + (f"a period of {a['period']} samples" if a.get("period") else "no period found")
+        + " (runtime/anomaly.py: "
         + ", ".join(f"{k} {v:g}" for k, v in ScoreParams().to_dict().items())
         + ").",
         "",

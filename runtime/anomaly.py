@@ -5,6 +5,10 @@ Per sample, online and O(1), in [0, 1]:
   running mean, and a long running mean and variance of that short mean; the Gaussian tail
   probability of the short mean under the long statistics, log-scaled as NAB's anomaly
   likelihood is: 0 for the usual, 0.5 for a tail of 10**-(log_range / 2), 1 for 10**-log_range;
+- for a series with a period longer than the model's window (found by seasonal_period() on the
+  training samples, exported in the manifest), the same tail of the sample's distance from a
+  running profile of the period (what the series did at this phase, mean of past periods), and
+  the higher of the two tails: the forecaster cannot see a day it was not shown;
 - a sample beyond the range of every sample before it by more than `novelty` of that range
   scores 1 (a level the sensor never reached);
 - each alarm (a score of `quiet_from` or more) lowers the tail scores that follow by `fatigue`
@@ -22,6 +26,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 THRESHOLD = 0.3  # default score from which a sample is an anomaly (NAB standard profile)
 
 
@@ -35,14 +41,50 @@ class ScoreParams:
     floor: float = 0.03  # residual size (model units) below which nothing is surprising
     log_range: float = 20.0  # a tail probability of 10**-log_range scores 1
     novelty: float = 0.005  # beyond the range seen so far by this fraction of it: 1 (<0: off)
-    quiet: int = 40  # samples that score 0 after a high score
+    quiet: int = 30  # samples that score 0 after a high score
     quiet_from: float = THRESHOLD  # the score that starts a quiet period (an alarm)
     fatigue: float = 0.05  # lowers the tail scores after each alarm by this (0: off)
     fatigue_memory: float = 5000.0  # samples over which an alarm's fatigue fades (1/e)
+    season_rate: float = 0.15  # how far the seasonal profile moves towards each new period
 
     def to_dict(self) -> dict:
         """The form stored in the manifest and report."""
         return asdict(self)
+
+
+SEASON_CORRELATION = 0.7  # the autocorrelation a lag needs on the training samples to be a period
+SEASON_DIP = 0.2  # ... after falling this far below it at a shorter lag (not mere smoothness)
+SEASON_MULTIPLE = 0.05  # a peak this close to the highest is the period (not its multiple)
+
+
+def seasonal_period(values: np.ndarray, window: int) -> int:
+    """The series' period in samples if longer than `window` (shorter ones the model sees), else
+    0: the shortest lag (at most half the samples) whose autocorrelation peaks at least
+    SEASON_CORRELATION, after a dip, and within SEASON_MULTIPLE of the highest such peak."""
+    x = np.asarray(values, np.float64)
+    if len(x) < 3 * (window + 1):
+        return 0
+    lags = np.arange(1, len(x) // 2 + 1)
+    acf = np.array([_correlation(x[:-lag], x[lag:]) for lag in lags])
+    lowest = np.minimum.accumulate(acf)
+    peaks = [
+        (acf[i], int(lags[i]))
+        for i in range(1, len(lags) - 1)
+        if acf[i] >= max(acf[i - 1], acf[i + 1], SEASON_CORRELATION)
+        and lowest[i - 1] < acf[i] - SEASON_DIP
+    ]
+    if not peaks:
+        return 0
+    highest = max(c for c, _ in peaks)
+    period = min(lag for c, lag in peaks if c >= highest - SEASON_MULTIPLE)
+    return period if period > window else 0
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    sa, sb = a.std(), b.std()
+    if sa == 0 or sb == 0:
+        return 0.0
+    return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
 
 
 def _tail(z: float) -> float:
@@ -50,18 +92,52 @@ def _tail(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-class AnomalyScore:
-    """The running score of one sensor (ef_push's `score` in the C files)."""
+class _Tail:
+    """How surprising a size is: the log-scaled Gaussian tail of its short running mean under the
+    long running mean and variance of that mean (0 for the first `warmup` sizes)."""
 
-    def __init__(self, params: ScoreParams | None = None) -> None:
+    def __init__(self, p: ScoreParams) -> None:
+        self.p = p
+        self.count, self.short, self.mean, self.var = 0, 0.0, 0.0, 0.0
+
+    def push(self, size: float) -> float:
+        p = self.p
+        size = max(size, p.floor)
+        self.count += 1
+        if self.count == 1:
+            self.short = self.mean = size
+        self.short += (size - self.short) / p.short
+        z = (self.short - self.mean) / math.sqrt(max(self.var, p.floor * p.floor))
+        score = min(1.0, -math.log10(_tail(z) + 10.0**-p.log_range) / p.log_range)
+        a = 1.0 / min(self.count, p.long)
+        d = self.short - self.mean
+        self.mean += a * d
+        self.var = (1.0 - a) * (self.var + a * d * d)
+        return score if self.count > p.warmup else 0.0
+
+    def get_state(self) -> list[float]:
+        return [self.count, self.short, self.mean, self.var]
+
+    def set_state(self, state: list[float]) -> None:
+        self.count, (self.short, self.mean, self.var) = int(state[0]), map(float, state[1:4])
+
+
+class AnomalyScore:
+    """The running score of one sensor (ef_push's `score` in the C files): `period` is the
+    manifest's seasonal period (0: none), `scale` the model's, for the seasonal distances."""
+
+    def __init__(self, params: ScoreParams | None = None, period: int = 0, scale: float = 1.0):
         self.p = params or ScoreParams()
+        self.period, self.scale = period, scale
         self.reset()
 
     def reset(self) -> None:
         """Forget every sample."""
-        self.count = self.hold = 0
-        self.short = self.mean = self.var = self.alarms = 0.0
+        self.hold = self.seen = 0
+        self.alarms = 0.0
         self.lo = self.hi = math.nan  # the range of the samples seen
+        self.residual, self.season = _Tail(self.p), _Tail(self.p)
+        self.profile = [0.0] * self.period  # per phase of the period: the samples' running mean
 
     def push(self, value: float, size: float | None) -> float | None:
         """One sample (data units) and its residual's size (|residual| in model units; None
@@ -71,28 +147,27 @@ class AnomalyScore:
             self.lo = value
         if not value <= self.hi:
             self.hi = value
+        if self.period:
+            phase = self.seen % self.period
+            before = self.profile[phase]
+            rate = 1.0 if self.seen < self.period else self.p.season_rate
+            self.profile[phase] = before + rate * (value - before)
+        self.seen += 1
         return score
 
     def _score(self, value: float, size: float) -> float:
         p = self.p
-        size = max(size, p.floor)
-        self.count += 1
-        if self.count == 1:
-            self.short = self.mean = size
-        self.short += (size - self.short) / p.short
-        z = (self.short - self.mean) / math.sqrt(max(self.var, p.floor * p.floor))
-        score = min(1.0, -math.log10(_tail(z) + 10.0**-p.log_range) / p.log_range)
+        score = self.residual.push(size)
+        if self.period and self.seen >= self.period:
+            distance = abs(value - self.profile[self.seen % self.period]) / self.scale
+            score = max(score, self.season.push(distance))
         self.alarms *= 1.0 - 1.0 / p.fatigue_memory
         if score < 1.0:
             score = max(0.0, score - p.fatigue * self.alarms)
-        a = 1.0 / min(self.count, p.long)
-        d = self.short - self.mean
-        self.mean += a * d
-        self.var = (1.0 - a) * (self.var + a * d * d)
         margin = p.novelty * (self.hi - self.lo)
         if p.novelty >= 0 and (value > self.hi + margin or value < self.lo - margin):
             score = 1.0
-        if self.count <= p.warmup:
+        if self.residual.count <= p.warmup:
             return 0.0
         if self.hold > 0:
             self.hold -= 1
@@ -105,17 +180,22 @@ class AnomalyScore:
     def get_state(self) -> list[float]:
         """The running values, as plain JSON-serializable data."""
         return [
-            self.count,
             self.hold,
-            self.short,
-            self.mean,
-            self.var,
+            self.seen,
+            self.alarms,
             self.lo,
             self.hi,
-            self.alarms,
+            *self.residual.get_state(),
+            *self.season.get_state(),
+            *self.profile,
         ]
 
     def set_state(self, state: list[float]) -> None:
-        """Resume from get_state()."""
-        self.count, self.hold = int(state[0]), int(state[1])
-        self.short, self.mean, self.var, self.lo, self.hi, self.alarms = map(float, state[2:])
+        """Resume from get_state() of a score with the same period."""
+        if len(state) != 13 + self.period:
+            raise ValueError(f"a score state of {len(state)} values, not {13 + self.period}")
+        self.hold, self.seen = int(state[0]), int(state[1])
+        self.alarms, self.lo, self.hi = map(float, state[2:5])
+        self.residual.set_state(state[5:9])
+        self.season.set_state(state[9:13])
+        self.profile = [float(v) for v in state[13:]]

@@ -67,7 +67,9 @@ class LoadedModel:
         # None: any batch. 1: one call per invoke (see export/variants.py for why).
         self.max_batch = entry.info.get("max_batch", 1)
         # the anomaly score from which a sample is an anomaly (runtime/anomaly.py)
-        self.anomaly_threshold = entry.model.get("anomaly", {}).get("threshold", THRESHOLD)
+        anomaly = entry.model.get("anomaly", {})
+        self.anomaly_threshold = anomaly.get("threshold", THRESHOLD)
+        self.anomaly_period = int(anomaly.get("period", 0))  # the series' season, 0: none
 
     @classmethod
     def load(

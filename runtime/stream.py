@@ -28,8 +28,10 @@ class Stream:
         self.model = model
         self.sensors = sensors
         self.threshold = threshold if threshold is not None else model.anomaly_threshold
-        self._scores = [AnomalyScore() for _ in range(sensors)]
         self._center, self._scale = model.norm.center, model.norm.scale
+        self._scores = [
+            AnomalyScore(period=model.anomaly_period, scale=self._scale) for _ in range(sensors)
+        ]
         self._lead = model.norm.lead
         self._step = isinstance(model, StepForecaster)
         self._buf = WindowBuffer(model.window, sensors)

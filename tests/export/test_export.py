@@ -98,7 +98,9 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
     assert steps["int8"]["step"]["state_names"] == ["h0", "c0"]
     assert steps["float32"]["step"]["state_sizes"] == [50, 50]
     assert steps["float32"]["max_batch"] is None and files["float32"]["max_batch"] == 1
-    assert manifest["model"]["anomaly"] == {"threshold": THRESHOLD}
+    # trained on np.sin(np.linspace(0, 100, 1000)): a period of 2 pi / (100 / 999) samples
+    period = round(2 * np.pi * 999 / 100)
+    assert manifest["model"]["anomaly"] == {"threshold": THRESHOLD, "period": period}
     assert files["int8"]["inputs"][0]["dtype"] == "int8"
     assert files["int8"]["inputs"][0]["scale"] > 0
     assert files["float32"]["inputs"][0]["shape"] == [1, 50, 1]

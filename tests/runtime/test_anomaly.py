@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from runtime import Stream, load
+from runtime.anomaly import THRESHOLD, AnomalyScore, seasonal_period
 from tests.conftest import run_module
 
 from .conftest import FLOAT, needs_tflite
@@ -88,3 +89,38 @@ def test_a_threshold_outside_the_scores_range_is_one_line(lstm_dir):
     res = run_module("runtime", "stream", "--model", str(lstm_dir), "--threshold", "2", stdin="1\n")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "expected an anomaly score in (0, 1], got '2'" in res.stderr.strip().splitlines()[-1]
+
+
+def daily(days: int, seed: int = 0, low_day: int | None = None) -> np.ndarray:
+    """A square daily pattern (288 samples a day: 20 at night, 80 by day) with noise; on
+    `low_day` the day's level is 40, a level the series knows from its edges."""
+    rng = np.random.default_rng(seed)
+    phase = np.arange(days * 288) % 288
+    x = np.where((phase >= 100) & (phase < 200), 80.0, 20.0)
+    if low_day is not None:
+        x[low_day * 288 + 100 : low_day * 288 + 200] = 40.0
+    return x + rng.uniform(-3, 3, len(x))
+
+
+def test_seasonal_period_is_found_beyond_the_window():
+    """The daily pattern's 288 samples, from three days; none in white noise; none for a period
+    the model's window already covers (nor its multiples)."""
+    assert seasonal_period(daily(3), window=50) == 288
+    assert seasonal_period(np.random.default_rng(1).normal(size=2000), window=50) == 0
+    assert seasonal_period(np.sin(np.arange(1000) * 2 * np.pi / 30), window=50) == 0
+
+
+def test_a_day_unlike_the_others_scores_high_with_the_period():
+    """A day at 40 instead of 80, each sample forecast as well as on other days (residuals of the
+    noise alone): with the period the score flags that day and no other; without it, nothing
+    flags it."""
+    values = daily(12, low_day=9)
+    sizes = np.random.default_rng(2).uniform(0, 3, len(values)) / 30
+    got = {}
+    for period in (288, 0):
+        score = AnomalyScore(period=period, scale=30.0)
+        got[period] = np.array([score.push(v, s) for v, s in zip(values, sizes, strict=True)])
+    day = slice(9 * 288 + 100, 9 * 288 + 200)
+    assert got[288][day].max() >= THRESHOLD > got[0][day].max()
+    others = np.r_[3 * 288 : 9 * 288, 10 * 288 : 12 * 288]
+    assert got[288][others].max() < THRESHOLD
