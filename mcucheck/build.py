@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from export.c import float_literal, source_name
+from export.c import source_name
+from export.c_text import float_literal
 from runtime.compiler import compiler
 from runtime.errors import UserError
 from runtime.parity import REFERENCE, Reference
