@@ -17,9 +17,9 @@ import numpy as np
 
 from runtime.windows import RANGE_MARGIN, Normalization
 
-from . import rounding
+from .c_kernels import GRU, LSTM, MATVEC, WEIGHTS
 from .c_score import SCORE_FUNCTIONS, TAIL_STRUCT, defines
-from .c_text import array, float_literal, wrap
+from .c_text import array, float_literal, matrix
 
 HEADER = "forecaster.h"
 PRECISIONS = ("float32", "int8")
@@ -154,90 +154,6 @@ void ef_step_rows(int rows, float *states, const float *x, float *y);
 """
 
 
-LSTM = """\
-/* One LSTM step (Keras's gates i, f, c, o): x is n wide; h and c are updated in place. */
-static void lstm(const float *x, int n, float *h, float *c, int units, matrix k, matrix r,
-                 const float *b) {
-    float z[GATES];
-    for (int j = 0; j < 4 * units; j++) z[j] = b[j];
-    matvec(z, x, n, k, 4 * units);
-    matvec(z, h, units, r, 4 * units);
-    for (int j = 0; j < units; j++) {
-        float i = sigmoid(z[j]), f = sigmoid(z[units + j]);
-        float g = tanh_(z[2 * units + j]), o = sigmoid(z[3 * units + j]);
-        c[j] = f * c[j] + i * g;
-        h[j] = o * tanh_(c[j]);
-    }
-}
-"""
-
-GRU = """\
-/* One GRU step (Keras's gates z, r, h, reset after the product): h is updated in place. */
-static void gru(const float *x, int n, float *h, int units, matrix k, matrix r, const float *b) {
-    float zx[GATES], zh[GATES];
-    for (int j = 0; j < 3 * units; j++) {
-        zx[j] = b[j];
-        zh[j] = b[3 * units + j];
-    }
-    matvec(zx, x, n, k, 3 * units);
-    matvec(zh, h, units, r, 3 * units);
-    for (int j = 0; j < units; j++) {
-        float u = sigmoid(zx[j] + zh[j]), reset = sigmoid(zx[units + j] + zh[units + j]);
-        float candidate = tanh_(zx[2 * units + j] + reset * zh[2 * units + j]);
-        h[j] = u * h[j] + (1.0f - u) * candidate;
-    }
-}
-"""
-
-# z[0..m) += a[0..n) times w (n rows of m, Keras's layout). Eight outputs at a time, each summed
-# over i in order, as a plain loop over i then j would: the same result to the bit, with the
-# eight sums in registers (a Cortex-M4F: 54.0k instructions a sample instead of 88.5k) or two
-# vectors (x86). The last m % 8 outputs one at a time.
-MATVEC = {
-    "float32": """\
-static void matvec(float *z, const float *a, int n, matrix w, int m) {
-    int j = 0;
-    for (; j + 8 <= m; j += 8) {
-        float s0 = z[j], s1 = z[j + 1], s2 = z[j + 2], s3 = z[j + 3], s4 = z[j + 4],
-              s5 = z[j + 5], s6 = z[j + 6], s7 = z[j + 7];
-        const float *col = w.values + j;
-        for (int i = 0; i < n; i++, col += m) {
-            const float ai = a[i];
-            s0 += ai * col[0]; s1 += ai * col[1]; s2 += ai * col[2]; s3 += ai * col[3];
-            s4 += ai * col[4]; s5 += ai * col[5]; s6 += ai * col[6]; s7 += ai * col[7];
-        }
-        z[j] = s0; z[j + 1] = s1; z[j + 2] = s2; z[j + 3] = s3;
-        z[j + 4] = s4; z[j + 5] = s5; z[j + 6] = s6; z[j + 7] = s7;
-    }
-    for (; j < m; j++) {
-        float s = z[j];
-        for (int i = 0; i < n; i++) s += a[i] * w.values[(long)i * m + j];
-        z[j] = s;
-    }
-}
-""",
-    # int8: a row at a time, so the conversions vectorize on x86 (eight at a time they did not:
-    # 4.7 -> 9.3 us a sample); the M4F pays 115.8k instructions a sample for it, 76.8k blocked
-    "int8": """\
-static void matvec(float *z, const float *a, int n, matrix w, int m) {
-    float acc[GATES];
-    for (int j = 0; j < m; j++) acc[j] = 0.0f;
-    for (int i = 0; i < n; i++) {
-        const float ai = a[i];
-        const signed char *row = w.values + (long)i * m;
-        for (int j = 0; j < m; j++) acc[j] += ai * (float)row[j];
-    }
-    for (int j = 0; j < m; j++) z[j] += acc[j] * w.scale[w.per_column ? j : 0];
-}
-""",
-}
-
-WEIGHTS = {
-    "float32": "float32 weights and arithmetic",
-    "int8": "int8 weights with one scale per output column, float arithmetic",
-}
-
-
 def source(
     precision: str,
     layers: list[tuple],
@@ -255,8 +171,8 @@ def source(
         units = recurrent.shape[0]
         below, own = (None, None) if states is None else (states[i - 1] if i else None, states[i])
         constants += [
-            _matrix(f"K{i}", kernel, int8, below),
-            _matrix(f"R{i}", recurrent, int8, own),
+            matrix(f"K{i}", kernel, int8, below),
+            matrix(f"R{i}", recurrent, int8, own),
             array(f"B{i}", np.reshape(bias, -1)),
         ]
         h = f"state + {offset}"
@@ -269,7 +185,7 @@ def source(
             offset += units
         width, inputs = units, h
     last = None if states is None else states[-1]
-    constants += [_matrix("D", dense[0], int8, last), array("D_BIAS", np.reshape(dense[1], -1))]
+    constants += [matrix("D", dense[0], int8, last), array("D_BIAS", np.reshape(dense[1], -1))]
     cells = {cell for cell, *_ in layers}
     gates = max((4 if cell == "lstm" else 3) * r.shape[0] for cell, _, r, _ in layers)
     if norm.lead:  # a change model: its inputs are the steps between samples
@@ -360,30 +276,3 @@ float ef_window(const float samples[EF_HISTORY]) {{
     return y * SCALE + CENTER{window_forecast};
 }}
 """
-
-
-def _matrix(name: str, w: np.ndarray, int8: bool, inputs: np.ndarray | None = None) -> str:
-    """A weight matrix as C constants: float values, or int8 ones and one scale per column
-    (rounded by GPTQ when given the inputs it multiplies, export/rounding.py)."""
-    w = np.asarray(w, np.float32)
-    shape = f"{w.shape[0]} x {w.shape[1]}"
-    if not int8:
-        return array(f"{name}_W", w, shape) + f"\nstatic const matrix {name} = {{{name}_W, 0, 0}};"
-    # One scale per column, but one for the whole matrix when that holds it exactly (weights
-    # training put on the int8 grid, training/snap.py) or when it has a single row (the first
-    # layer's input kernel: as many scales as weights otherwise).
-    k = w / (np.abs(w).max() / 127) if w.any() else w
-    on_grid = bool(np.all(np.abs(k - np.round(k)) < 1e-3))
-    per_column = w.shape[0] > 1 and not on_grid
-    scale = rounding.scales(w, per_column)
-    if inputs is None or on_grid or w.shape[0] == 1:
-        q = rounding.nearest(w, scale)
-    else:
-        q = rounding.gptq(w, scale, inputs)
-    return (
-        f"static const signed char {name}_W[{q.size}] = {{ /* {shape} */\n"
-        + wrap([str(v) for v in q.reshape(-1)])
-        + "\n};\n"
-        + array(f"{name}_SCALE", scale)
-        + f"\nstatic const matrix {name} = {{{name}_W, {name}_SCALE, {int(per_column)}}};"
-    )

@@ -1,8 +1,11 @@
-"""Numbers as C text: float32 literals that read back to the same float, and constant arrays."""
+"""Numbers as C text: float32 literals that read back to the same float, constant arrays, and
+weight matrices (float, or int8 with their scales, rounded by export/rounding.py)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import rounding
 
 COLUMNS = 8  # constants per line of generated C
 
@@ -25,3 +28,30 @@ def float_literal(x: float) -> str:
     """A float32 as a C literal that reads back to the same float32."""
     text = np.format_float_scientific(np.float32(x), unique=True, trim="-")
     return f"{text}f"
+
+
+def matrix(name: str, w: np.ndarray, int8: bool, inputs: np.ndarray | None = None) -> str:
+    """A weight matrix as C constants: float values, or int8 ones and one scale per column
+    (rounded by GPTQ when given the inputs it multiplies, export/rounding.py)."""
+    w = np.asarray(w, np.float32)
+    shape = f"{w.shape[0]} x {w.shape[1]}"
+    if not int8:
+        return array(f"{name}_W", w, shape) + f"\nstatic const matrix {name} = {{{name}_W, 0, 0}};"
+    # One scale per column, but one for the whole matrix when that holds it exactly (weights
+    # training put on the int8 grid, training/snap.py) or when it has a single row (the first
+    # layer's input kernel: as many scales as weights otherwise).
+    k = w / (np.abs(w).max() / 127) if w.any() else w
+    on_grid = bool(np.all(np.abs(k - np.round(k)) < 1e-3))
+    per_column = w.shape[0] > 1 and not on_grid
+    scale = rounding.scales(w, per_column)
+    if inputs is None or on_grid or w.shape[0] == 1:
+        q = rounding.nearest(w, scale)
+    else:
+        q = rounding.gptq(w, scale, inputs)
+    return (
+        f"static const signed char {name}_W[{q.size}] = {{ /* {shape} */\n"
+        + wrap([str(v) for v in q.reshape(-1)])
+        + "\n};\n"
+        + array(f"{name}_SCALE", scale)
+        + f"\nstatic const matrix {name} = {{{name}_W, {name}_SCALE, {int(per_column)}}};"
+    )
