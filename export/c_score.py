@@ -54,33 +54,35 @@ static void score_reset(ef_stream *s) {
 #endif
 }
 
-/* How surprising a size is: the tail of its short running mean, log-scaled (0 while warming up). */
-static float tail(ef_tail *t, float size) {
+/* How surprising a size is: the z-score of its short running mean (-inf while warming up). */
+static float tail_z(ef_tail *t, float size) {
     if (size < EF_SCORE_FLOOR) size = EF_SCORE_FLOOR;
     t->count++;
     if (t->count == 1) t->short_mean = t->mean = size;
     t->short_mean += (size - t->short_mean) / EF_SCORE_SHORT;
     float var = t->var > EF_SCORE_FLOOR * EF_SCORE_FLOOR ? t->var : EF_SCORE_FLOOR * EF_SCORE_FLOOR;
     float z = (t->short_mean - t->mean) / sqrtf(var);
-    float p = 0.5f * erfcf(z * 0.70710678f);
-    float v = -log10f(p + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
     float a = 1.0f / (t->count < EF_SCORE_LONG ? (float)t->count : EF_SCORE_LONG);
     float d = t->short_mean - t->mean;
     t->mean += a * d;
     t->var = (1.0f - a) * (t->var + a * d * d);
-    return t->count <= EF_SCORE_WARMUP ? 0.0f : v < 1.0f ? v : 1.0f;
+    return t->count <= EF_SCORE_WARMUP ? -INFINITY : z;
 }
 
-/* The score of a sample and its residual's size (model units), as runtime/anomaly.py does. */
+/* The score of a sample and its residual's size (model units), as runtime/anomaly.py does: the
+ * log-scaled Gaussian tail of the higher z (the tail falls as z rises: one erfcf for both). */
 static float score(ef_stream *s, float sample, float size) {
-    float v = tail(&s->residual, size);
+    float z = tail_z(&s->residual, size);
 #if EF_SEASON_PERIOD > 0
     long seen = s->count - 1; /* samples before this one */
     if (seen >= EF_SEASON_PERIOD) {
-        float u = tail(&s->season, fabsf(sample - s->profile[seen % EF_SEASON_PERIOD]) / SCALE);
-        if (u > v) v = u;
+        float u = tail_z(&s->season, fabsf(sample - s->profile[seen % EF_SEASON_PERIOD]) / SCALE);
+        if (u > z) z = u;
     }
 #endif
+    float p = 0.5f * erfcf(z * 0.70710678f);
+    float v = -log10f(p + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
+    if (v > 1.0f) v = 1.0f;
     s->alarms *= 1.0f - 1.0f / EF_SCORE_FATIGUE_MEMORY;
     if (v < 1.0f) v = fmaxf(0.0f, v - EF_SCORE_FATIGUE * s->alarms);
     float margin = EF_SCORE_NOVELTY * (s->hi - s->lo);

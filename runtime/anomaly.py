@@ -87,14 +87,16 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
 
 
-def _tail(z: float) -> float:
-    """P(Z > z) for a standard normal Z."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
+def _likelihood(z: float, log_range: float) -> float:
+    """A z-score -> the log-scaled Gaussian tail: 0 for the usual, 1 for a tail of 10**-log_range
+    (and beyond). Rising with z, so the higher of two tails is the tail of the higher z."""
+    tail = 0.5 * math.erfc(z / math.sqrt(2.0))
+    return min(1.0, -math.log10(tail + 10.0**-log_range) / log_range)
 
 
 class _Tail:
-    """How surprising a size is: the log-scaled Gaussian tail of its short running mean under the
-    long running mean and variance of that mean (0 for the first `warmup` sizes)."""
+    """How surprising a size is: the z-score of its short running mean under the long running
+    mean and variance of that mean (-inf for the first `warmup` sizes)."""
 
     def __init__(self, p: ScoreParams) -> None:
         self.p = p
@@ -108,12 +110,11 @@ class _Tail:
             self.short = self.mean = size
         self.short += (size - self.short) / p.short
         z = (self.short - self.mean) / math.sqrt(max(self.var, p.floor * p.floor))
-        score = min(1.0, -math.log10(_tail(z) + 10.0**-p.log_range) / p.log_range)
         a = 1.0 / min(self.count, p.long)
         d = self.short - self.mean
         self.mean += a * d
         self.var = (1.0 - a) * (self.var + a * d * d)
-        return score if self.count > p.warmup else 0.0
+        return z if self.count > p.warmup else -math.inf
 
     def get_state(self) -> list[float]:
         return [self.count, self.short, self.mean, self.var]
@@ -157,10 +158,11 @@ class AnomalyScore:
 
     def _score(self, value: float, size: float) -> float:
         p = self.p
-        score = self.residual.push(size)
+        z = self.residual.push(size)
         if self.period and self.seen >= self.period:
             distance = abs(value - self.profile[self.seen % self.period]) / self.scale
-            score = max(score, self.season.push(distance))
+            z = max(z, self.season.push(distance))
+        score = _likelihood(z, p.log_range)  # 0 while both warm up (z = -inf)
         self.alarms *= 1.0 - 1.0 / p.fatigue_memory
         if score < 1.0:
             score = max(0.0, score - p.fatigue * self.alarms)
