@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .errors import UserError
+
 THRESHOLD = 0.3  # default score from which a sample is an anomaly (NAB standard profile)
 
 
@@ -195,7 +197,10 @@ class AnomalyScore:
     def set_state(self, state: list[float]) -> None:
         """Resume from get_state() of a score with the same period."""
         if len(state) != 13 + self.period:
-            raise ValueError(f"a score state of {len(state)} values, not {13 + self.period}")
+            raise UserError(
+                f"this anomaly score state has {len(state)} values, not {13 + self.period}: it "
+                "was saved by another version of the runtime; start over with reset()"
+            )
         self.hold, self.seen = int(state[0]), int(state[1])
         self.alarms, self.lo, self.hi = map(float, state[2:5])
         self.residual.set_state(state[5:9])

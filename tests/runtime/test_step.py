@@ -96,6 +96,9 @@ def test_state_survives_a_restart(lstm_dir, mode):
             assert a.residual == b.residual
     with pytest.raises(UserError, match="another model file"):
         Stream(load(lstm_dir.parent / "lstm2", FLOAT, mode=mode)).set_state(saved)
+    old = dict(saved, score=[saved["score"][0][:8]])  # the score's 8 values before the profile
+    with pytest.raises(UserError, match="saved by another version of the runtime"):
+        Stream(load(lstm_dir, FLOAT, mode=mode)).set_state(old)
 
 
 def test_a_step_file_is_not_a_window_file(lstm_dir):
