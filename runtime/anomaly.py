@@ -67,7 +67,7 @@ def seasonal_period(values: np.ndarray, window: int) -> int:
     if len(x) < 3 * (window + 1):
         return 0
     lags = np.arange(1, len(x) // 2 + 1)
-    acf = np.array([_correlation(x[:-lag], x[lag:]) for lag in lags])
+    acf = _autocorrelation(x, lags)
     lowest = np.minimum.accumulate(acf)
     peaks = [
         (acf[i], int(lags[i]))
@@ -82,11 +82,22 @@ def seasonal_period(values: np.ndarray, window: int) -> int:
     return period if period > window else 0
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    sa, sb = a.std(), b.std()
-    if sa == 0 or sb == 0:
-        return 0.0
-    return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
+def _autocorrelation(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Per lag, the Pearson correlation of x[:-lag] with x[lag:] (0 where either is constant):
+    the products' sums from one FFT, each part's sums from cumulative sums, O(n log n)."""
+    n = len(x)
+    x = x - x.mean()  # the correlation is the same; the sums stay small
+    size = 1 << (2 * n - 1).bit_length()
+    f = np.fft.rfft(x, size)
+    products = np.fft.irfft(f * np.conj(f), size)[lags]  # sum of x[i] * x[i + lag]
+    c1, c2 = np.concatenate([[0.0], np.cumsum(x)]), np.concatenate([[0.0], np.cumsum(x * x)])
+    m = n - lags  # the pairs at each lag
+    sa, sb = c1[m], c1[n] - c1[lags]  # sums of x[:-lag] and of x[lag:]
+    qa, qb = c2[m], c2[n] - c2[lags]
+    cov = products - sa * sb / m
+    va, vb = qa - sa * sa / m, qb - sb * sb / m
+    ok = (va > 1e-12 * qa.clip(1e-300)) & (vb > 1e-12 * qb.clip(1e-300))
+    return np.where(ok, cov / np.sqrt(np.where(ok, va * vb, 1.0)), 0.0)
 
 
 def _likelihood(z: float, log_range: float) -> float:
