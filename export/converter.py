@@ -33,7 +33,9 @@ class Converter:
     def __enter__(self) -> Converter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, error: type | None, *_: object) -> None:
+        if error is not None and self.proc is not None:
+            self.proc.kill()  # the export failed: no need to wait for the child's import
         self.stop()
 
     def start(self) -> None:
