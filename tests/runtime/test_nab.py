@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from runtime import Stream, load
-from tests.runtime.conftest import manifest_files, needs_tflite
+from tests.runtime.conftest import LONG_WINDOW_STREAM, manifest_files, needs_tflite
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_every_file_of_a_real_series_passes_the_gate(nab_dir):
         assert f["parity"]["passed"], (f["file"], f["parity"])
 
 
-@pytest.mark.parametrize("mode", ["window", "step"])
+@pytest.mark.parametrize("mode", [pytest.param("window", marks=LONG_WINDOW_STREAM), "step"])
 @needs_tflite
 def test_int8_finds_the_failures_float32_finds_without_many_more_false_alarms(
     nab_dir, labelled, mode

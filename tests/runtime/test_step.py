@@ -11,7 +11,7 @@ from runtime import Stream, UserError, load
 from runtime.forecaster import StepForecaster
 from runtime.signals import SensorSignal
 
-from .conftest import FLOAT, MODELS, TFLITE_BACKENDS, needs_tflite, runnable
+from .conftest import FLOAT, LONG_WINDOW_STREAM, MODELS, TFLITE_BACKENDS, needs_tflite, runnable
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -118,7 +118,7 @@ def spiky_sensor(n: int, seed: int, every: int = 80) -> tuple[np.ndarray, np.nda
     return x, spikes
 
 
-@pytest.mark.parametrize("mode", ["window", "step"])
+@pytest.mark.parametrize("mode", [pytest.param("window", marks=LONG_WINDOW_STREAM), "step"])
 @pytest.mark.parametrize("variant", [FLOAT, pytest.param("int8", marks=needs_tflite)])
 def test_anomaly_flags_catch_spikes_with_few_false_alarms(test_artifacts, mode, variant):
     """The GRU test model was trained on the sensor signal; this stream has its own seed. The
