@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 
 import keras
@@ -14,7 +13,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export.variants import BY_KEY, VARIANTS
 from runtime.anomaly import THRESHOLD
-from tests.conftest import run_here, run_module
+from tests.conftest import run_here
 from tests.make_artifacts import MODELS
 
 pytestmark = pytest.mark.tensorflow
@@ -174,23 +173,16 @@ def test_missing_or_corrupt_model_is_a_clear_error(test_artifacts, tmp_path, dam
     assert "Traceback" not in res.stderr
 
 
-def test_without_a_c_compiler_the_c_files_are_skipped_not_failed(test_artifacts, tmp_path):
+def test_without_a_c_compiler_the_c_files_are_skipped_not_failed(
+    test_artifacts, tmp_path, monkeypatch
+):
     folder = tmp_path / "lstm"
     folder.mkdir()
     for name in ("model.keras", "stream.keras", "model.json", "windows.npz"):
         shutil.copy(test_artifacts / "lstm" / name, folder / name)
-    env = os.environ | {"CC": "/nonexistent/cc"}
-    res = run_module(
-        "export",
-        "--dir",
-        str(folder),
-        "--variants",
-        "float32,c_float32",
-        "--modes",
-        "step",
-        env=env,
-        timeout=300,
-    )
+    monkeypatch.setenv("CC", "/nonexistent/cc")  # read when the export looks for a compiler
+    args = ["--variants", "float32,c_float32", "--modes", "step"]
+    res = run_here("export", "--dir", str(folder), *args)
     assert res.returncode == 0, res.stderr
     assert "c/forecaster_float32.c" in res.stdout and "skipped: no C compiler" in res.stdout
     manifest = json.loads((folder / "manifest.json").read_text())

@@ -21,7 +21,7 @@ from tests.conftest import REPO, run_module
 pytestmark = pytest.mark.tensorflow
 
 # small and fast: a real model, not an accurate one
-TINY = ["--window", "20", "--units", "8", "--epochs", "2", "--stream-epochs", "1"]
+TINY = ["--window", "20", "--units", "8", "--epochs", "2", "--stream-epochs", "0"]
 TINY += ["--target", "level", "--variants", "float32,int8", "--modes", "step", "--no-progress"]
 
 

@@ -20,7 +20,7 @@ pytestmark = [
 
 def test_one_file_through_the_benchmark(tmp_path):
     args = ["--nab", str(NAB), "run", "--out", str(tmp_path), "--files", "art_daily_jumpsup"]
-    tiny = ["--window", "20", "--units", "8", "--epochs", "2", "--stream-epochs", "1"]
+    tiny = ["--window", "20", "--units", "8", "--epochs", "2", "--stream-epochs", "0"]
     res = run_module("nab", *args, *tiny, "--workers", "1", timeout=600)
     assert res.returncode == 0, res.stderr
     result = tmp_path / "results/edge-int8/artificialWithAnomaly/edge-int8_art_daily_jumpsup.csv"
