@@ -16,6 +16,7 @@ from runtime.parity import REFERENCE, Parity, check, parity_line
 from runtime.windows import RANGE_MARGIN
 from training.files import staged, step_weights_file, write_json
 
+from . import c_integer
 from .converter import Converter
 from .flatbuffer import share_state_quantization
 from .inspect import tflite_metadata
@@ -54,6 +55,9 @@ def write_c(
         f"{m['cell'].upper()} x{m['layers']} ({m['units']} units) on {meta['data']['source']}, "
         f"{step_weights_file(artifacts).name}"
     )
+    if variant.name == "c_integer":
+        c_integer.write(out.parent, layers, dense, meta["window"], about, states)
+        return
     precision = variant.name.removeprefix("c_")
     write_sources(
         out.parent, precision, layers, dense, refs.norm, meta["window"], refs.anomaly, about, states
@@ -121,15 +125,19 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
 
         from .c import HEADER, stream_bytes
 
-        header = path.parent / HEADER
+        integer = variant.name == "c_integer"
+        header = path.parent / (c_integer.HEADER if integer else HEADER)
         info["header"] = {
-            "file": str(Path(variant.filename).parent / HEADER),
+            "file": str(Path(variant.filename).parent / header.name),
             "bytes": header.stat().st_size,
             "sha256": sha256_file(header),
         }
         info["flash_bytes"] = flash_bytes(path)  # code and constants, compiled here
         state_size = sum(t.shape[-1] for t in backend.inputs[1:])
-        info["ram_bytes"] = stream_bytes(state_size, refs.anomaly["period"])
+        # the integer source's RAM is its state alone (int16s); the others' an ef_stream
+        info["ram_bytes"] = (
+            2 * state_size if integer else stream_bytes(state_size, refs.anomaly["period"])
+        )
         info["compiler"] = backend.version
     if variant.mode == "step":
         info["step"] = step_io(backend, refs)

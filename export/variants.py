@@ -168,5 +168,17 @@ VARIANTS: tuple[Variant, ...] = (
         None,
         recipes=(NEAREST, GPTQ),
     ),
+    Variant(
+        "c_integer",
+        "step",
+        "c",
+        "c/forecaster_integer.c",
+        5e-2,
+        "C99 source and header (c/forecaster_integer.h) for chips without an FPU: int8 weights, "
+        "int16 fixed-point activations and state, int32 sums, a sigmoid table; no float "
+        "anywhere, nothing beyond <stdint.h>; held to the full-integer files' bound",
+        None,
+        recipes=(NEAREST, GPTQ),
+    ),
 )
 BY_KEY = {v.key: v for v in VARIANTS}

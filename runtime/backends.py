@@ -183,8 +183,9 @@ class NumpyBackend:
 
 
 class CBackend:
-    """A generated C source (export/c.py), compiled by the system C compiler and called through
-    ctypes (any batch): x and the state parts in, the forecast and the new state parts out."""
+    """A generated C source (export/c.py, or export/c_integer.py's integer-only one), compiled
+    by the system C compiler and called through ctypes (any batch): x and the state parts in,
+    the forecast and the new state parts out (float32, or int16 fixed point)."""
 
     def __init__(self, path: Path, name: str = "c", threads: int = 1) -> None:
         import ctypes
@@ -192,31 +193,42 @@ class CBackend:
         from .compiler import compiler_version, shared_library
 
         self.name, self.version = "c", compiler_version()
-        layout = re.search(r'#define EF_STATE_LAYOUT "([^"]*)"', _header_text(path))
+        text = _header_text(path)
+        layout = re.search(r'#define EFI?_STATE_LAYOUT "([^"]*)"', text)
         if layout is None:
             raise UserError(f"{path.name} has no generated header beside it: re-export the model")
-        parts = re.findall(r"(\w+)\[(\d+)\]", layout.group(1))
-        edges = np.cumsum([0] + [int(n) for _, n in parts]).tolist()
+        integer = "EFI_STATE_LAYOUT" in text  # int16 values, each part with its fraction bits
+        parts = re.findall(r"(\w+)\[(\d+)\](?:/(\d+))?", layout.group(1))
+        edges = np.cumsum([0] + [int(n) for _, n, _ in parts]).tolist()
         self._slices = list(itertools.pairwise(edges))
+        self._dtype = np.int16 if integer else np.float32
         self._lib = ctypes.CDLL(str(shared_library(path)))
-        self._step_rows = self._lib.ef_step_rows
+        self._step_rows = self._lib.efi_step_rows if integer else self._lib.ef_step_rows
         self._step_rows.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         self._step_rows.restype = None
         self._rows = 0
-        states = [TensorInfo(n, (-1, int(k)), "float32") for n, k in parts]
-        self.inputs = [TensorInfo("x", (-1, 1), "float32"), *states]
-        self.outputs = [TensorInfo("forecast", (-1, 1), "float32"), *states]
+
+        def tensor(name: str, size: int, bits: str) -> TensorInfo:
+            if integer:
+                return TensorInfo(name, (-1, size), "int16", 2.0 ** -int(bits))
+            return TensorInfo(name, (-1, size), "float32")
+
+        x_bits = re.search(r"#define EFI_X_BITS (\d+)", text)
+        x_bits = x_bits.group(1) if x_bits else ""
+        states = [tensor(n, int(k), bits) for n, k, bits in parts]
+        self.inputs = [tensor("x", 1, x_bits), *states]
+        self.outputs = [tensor("forecast", 1, x_bits), *states]
 
     def _allocate(self, rows: int) -> None:
         """Buffers for a batch of `rows`, and their addresses (the ctypes call's arguments)."""
-        self._x = np.zeros(rows, np.float32)
-        self._y = np.zeros((rows, 1), np.float32)
-        self._states = np.zeros((rows, self._slices[-1][1]), np.float32)
+        self._x = np.zeros(rows, self._dtype)
+        self._y = np.zeros((rows, 1), self._dtype)
+        self._states = np.zeros((rows, self._slices[-1][1]), self._dtype)
         self._args = [b.ctypes.data for b in (self._states, self._x, self._y)]
         self._rows = rows
 
     def run(self, *feeds: np.ndarray) -> list[np.ndarray]:
-        """Outputs for inputs: one ef_step_rows call for the whole batch (new arrays out)."""
+        """Outputs for inputs: one step_rows call for the whole batch (new arrays out)."""
         rows = len(feeds[0])
         if rows != self._rows:
             self._allocate(rows)
@@ -229,9 +241,12 @@ class CBackend:
 
 
 def _header_text(source: Path) -> str:
-    """The generated header beside a C source ('' if missing)."""
-    header = source.parent / "forecaster.h"
-    return header.read_text() if header.is_file() else ""
+    """The generated header beside a C source: its own (forecaster_integer.h) or the one the
+    float32 and int8 sources share (forecaster.h); '' if missing."""
+    for header in (source.with_suffix(".h"), source.parent / "forecaster.h"):
+        if header.is_file():
+            return header.read_text()
+    return ""
 
 
 Backend = TFLiteBackend | OnnxBackend | NumpyBackend | CBackend

@@ -196,7 +196,7 @@ class StepForecaster(LoadedModel):
 # The file a forced interpreter runs for a precision asked of a folder (default float32): its
 # own format's file of that precision, e.g. --backend c --variant int8 -> c/forecaster_int8.c.
 FILE_OF = {
-    "c": {"float32": "c_float32", "int8": "c_int8"},
+    "c": {"float32": "c_float32", "int8": "c_int8", "integer": "c_integer"},
     "numpy": {"float32": "numpy"},
     "onnxruntime": {"float32": "onnx", "dynamic_int8": "onnx_dynamic_int8"},
 }

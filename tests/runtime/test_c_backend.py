@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import platform
 import shutil
 import subprocess
 
@@ -34,7 +35,7 @@ def samples(lstm_dir):
 def test_c_files_are_listed_with_flash_ram_and_their_header(test_artifacts, model):
     folder = test_artifacts / model
     files = {f["variant"]: f for f in c_files(folder)}
-    assert set(files) == {"c_float32", "c_int8"}
+    assert set(files) == {"c_float32", "c_int8", "c_integer"}
     manifest = json.loads((folder / "manifest.json").read_text())
     sizes, period = manifest["files"], manifest["model"]["anomaly"]["period"]
     state = sum(
@@ -44,6 +45,10 @@ def test_c_files_are_listed_with_flash_ram_and_their_header(test_artifacts, mode
     )
     for f in files.values():
         assert f["mode"] == "step" and f["parity"]["passed"]
+        if f["variant"] == "c_integer":  # its own header; its RAM the int16 state alone
+            assert f["header"]["file"] == "c/forecaster_integer.h"
+            assert f["ram_bytes"] == 2 * state
+            continue
         assert f["header"]["file"] == "c/forecaster.h"
         assert f["ram_bytes"] >= 4 * (state + period) + 12  # state, seasonal profile, score
     # int8 weights: at least 3x less flash than float32's (the code beside them is the same)
@@ -61,6 +66,22 @@ def test_generated_c_is_warning_free_strict_c99(test_artifacts, tmp_path):
             source = test_artifacts / model / f["file"]
             flags = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-c"]
             subprocess.run([cc, *flags, "-o", str(tmp_path / "f.o"), str(source)], check=True)
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="-mgeneral-regs-only: GCC on x86-64")
+def test_the_integer_source_has_no_float_anywhere(test_artifacts, tmp_path):
+    """Compiled with the general-purpose registers only (no floating-point or vector ones), the
+    integer source builds; the float sources cannot: the check bites."""
+    cc = shutil.which("gcc")
+    if cc is None or "gcc" not in subprocess.run([cc, "--version"], capture_output=True,
+                                                 text=True).stdout.lower():  # fmt: skip
+        pytest.skip("needs GCC")
+    flags = ["-std=c99", "-O2", "-mgeneral-regs-only", "-c", "-o", str(tmp_path / "f.o")]
+    for model in (*MODELS, "drift"):
+        c = test_artifacts / model / "c"
+        for source, builds in (("forecaster_integer.c", True), ("forecaster_float32.c", False)):
+            res = subprocess.run([cc, *flags, str(c / source)], capture_output=True, text=True)
+            assert (res.returncode == 0) == builds, (model, source, res.stderr[-500:])
 
 
 @pytest.mark.parametrize("model", ["lstm", "drift"])
