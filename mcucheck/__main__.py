@@ -44,8 +44,9 @@ def check_tools() -> None:
         raise NoTools("no Arm toolchain or QEMU: run make mcu-tools (as root), or make mcu-check")
 
 
-def parse(out: str) -> dict:
-    """The harness's output: its counts, and each kind of result as float32 arrays."""
+def parse(out: str, integer: bool = False) -> dict:
+    """The harness's output: its counts, and each kind of result as float32 arrays (the integer
+    source's Q12 int16s in model units)."""
     counts, rows = {}, {"step": [], "stress": [], "push": []}
     for line in out.splitlines():
         word, *rest = line.split()
@@ -53,7 +54,10 @@ def parse(out: str) -> dict:
             rows[word].append([int(h, 16) for h in rest])
         elif len(rest) == 1 and rest[0].isdigit():
             counts[word] = int(rest[0])
-    arrays = {k: np.array(v, np.uint32).view(np.float32) for k, v in rows.items()}
+    if integer:
+        arrays = {k: np.array(v, np.uint16).view(np.int16) * 2.0**-12 for k, v in rows.items()}
+    else:
+        arrays = {k: np.array(v, np.uint32).view(np.float32) for k, v in rows.items()}
     arrays["step"], arrays["stress"] = arrays["step"].reshape(-1), arrays["stress"].reshape(-1)
     return counts | arrays
 
@@ -65,9 +69,10 @@ def check(artifacts: Path, precision: str, target: Target, work: Path) -> dict:
     )
     key = f"{entry['mode']}:{entry['variant']}" if entry["mode"] == "step" else entry["variant"]
     ref = Reference.load(artifacts / REFERENCE)
-    here = parse(run(build(artifacts, precision, None, work), None))
+    integer = precision == "integer"  # efi_step alone: no ef_push, score or ef_stream
+    here = parse(run(build(artifacts, precision, None, work), None), integer)
     b = build(artifacts, precision, target, work)
-    mcu = parse(run(b, target))
+    mcu = parse(run(b, target), integer)
     tolerance = entry["parity"]["tolerance"]
     scale = json.loads((artifacts / "model.json").read_text())["normalization"]["scale"]
     held = ref.stream_held if BY_KEY[key].fixed_range else None
@@ -83,23 +88,28 @@ def check(artifacts: Path, precision: str, target: Target, work: Path) -> dict:
         "flash_source": b.flash["source"],
         "flash_libraries": b.flash["libraries"],
         "ram_libraries": b.ram["libraries"] + b.ram["source"],
-        "stream_bytes": mcu["stream_bytes"],
+        "stream_bytes": entry["ram_bytes"] if integer else mcu["stream_bytes"],
         "stack_bytes": mcu["stack_bytes"],
         "instructions_step": mcu["step_ticks"] * per_tick / mcu["steps"],
-        "instructions_push": mcu["push_ticks"] * per_tick / mcu["pushes"],
+        "instructions_push": None if integer else mcu["push_ticks"] * per_tick / mcu["pushes"],
         "max_dev": max(parity.max_abs, parity.stress_max_abs),
         "tolerance": tolerance,
         "passed": parity.passed,
         "apart_from_here": apart,  # ef_step's forecasts, normalized units
-        "push_apart": float(np.abs(mcu["push"][:, 0] - here["push"][:, 0]).max() / scale),
-        "score_apart": float(np.abs(mcu["push"][:, 1] - here["push"][:, 1]).max()),
+        "push_apart": None
+        if integer
+        else float(np.abs(mcu["push"][:, 0] - here["push"][:, 0]).max() / scale),
+        "score_apart": None
+        if integer
+        else float(np.abs(mcu["push"][:, 1] - here["push"][:, 1]).max()),
     }
 
 
 def summary(r: dict) -> str:
     """One line: what a source costs on a target and how close it came."""
+    per_sample = r["instructions_push"] or r["instructions_step"]
     return (
-        f"{r['instructions_push']:,.0f} instructions per sample, flash {r['flash_source']:,} B "
+        f"{per_sample:,.0f} instructions per sample, flash {r['flash_source']:,} B "
         f"(+{r['flash_libraries']:,} B of libraries), stack {r['stack_bytes']:,} B, max dev "
         f"{r['max_dev']:.1e} (bound {r['tolerance']:.0e}) {'ok' if r['passed'] else 'FAILED'}"
     )
@@ -117,7 +127,10 @@ def main() -> int:
         "--mcu", action="append", choices=list(TARGETS), help="target (default: each in turn)"
     )
     parser.add_argument(
-        "--source", action="append", choices=["float32", "int8"], help="C sources (the target's)"
+        "--source",
+        action="append",
+        choices=["float32", "int8", "integer"],
+        help="C sources (the target's)",
     )
     parser.add_argument(
         "--out", type=Path, help="report (default ARTIFACTS/mcu-check.md, and .json beside it)"

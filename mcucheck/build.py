@@ -11,8 +11,10 @@ import numpy as np
 
 from export.c import source_name
 from export.c_text import float_literal
+from runtime.backends import TensorInfo
 from runtime.compiler import compiler
 from runtime.errors import UserError
+from runtime.forecaster import quantize
 from runtime.parity import REFERENCE, Reference
 
 from .targets import Target, linker_script
@@ -20,6 +22,10 @@ from .targets import Target, linker_script
 HARNESS = Path(__file__).resolve().parent / "harness.c"
 OPT = ("-std=c99", "-O2", "-ffunction-sections", "-fdata-sections", "-fno-math-errno")
 SAMPLES = 1000  # ef_push over the model's first samples, data units
+Q12 = TensorInfo("x", (-1, 1), "int16", 2.0**-12)  # the integer source's input (EFI_X_BITS)
+# What a software-float library provides (ARM's run-time ABI and libgcc's names): none of these
+# may be called by the integer source
+SOFT_FLOAT = re.compile(r"\b__aeabi_(?:[fd]\w+|\w*2[fd])\b|\b__\w*[sd]f\w*\b")
 QEMU_TIMEOUT_S = 600
 
 
@@ -33,24 +39,32 @@ class Build:
     ram: dict[str, int]  # data + bss, by origin
 
 
-def data_header(artifacts: Path) -> str:
+def data_header(artifacts: Path, integer: bool = False) -> str:
     """MCU_SERIES and MCU_STRESS (model units, the export's reference) and MCU_SAMPLES (the
-    model's own series, data units) as C arrays."""
+    model's own series, data units) as C arrays; for the integer source the first two in Q12,
+    rounded as the runtime rounds them, and no MCU_SAMPLES."""
     ref = Reference.load(artifacts / REFERENCE)
     values = np.load(artifacts / "windows.npz")["values"][:SAMPLES]
     stress = ref.stress_x[..., 0]
+    kind = "int16_t" if integer else "float"
 
-    def floats(a: np.ndarray) -> str:
+    def text(a: np.ndarray) -> str:
+        if integer:
+            return ", ".join(str(v) for v in quantize(np.asarray(a), Q12).reshape(-1))
         return ", ".join(float_literal(v) for v in np.asarray(a, np.float32).reshape(-1))
 
-    return (
-        f"#define MCU_SERIES_LEN {len(ref.series)}\n"
-        f"static const float MCU_SERIES[] = {{{floats(ref.series)}}};\n"
-        f"#define MCU_STRESS_LEN {len(stress)}\n"
-        f"static const float MCU_STRESS[][{stress.shape[1]}] = {{{floats(stress)}}};\n"
-        f"#define MCU_SAMPLES_LEN {len(values)}\n"
-        f"static const float MCU_SAMPLES[] = {{{floats(values)}}};\n"
-    )
+    lines = [
+        f"#define MCU_SERIES_LEN {len(ref.series)}",
+        f"static const {kind} MCU_SERIES[] = {{{text(ref.series)}}};",
+        f"#define MCU_STRESS_LEN {len(stress)}",
+        f"static const {kind} MCU_STRESS[][{stress.shape[1]}] = {{{text(stress)}}};",
+    ]
+    if not integer:
+        lines += [
+            f"#define MCU_SAMPLES_LEN {len(values)}",
+            f"static const float MCU_SAMPLES[] = {{{text(values)}}};",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _run(cmd: list[str], what: str, timeout: float = 300) -> str:
@@ -74,11 +88,12 @@ def build(artifacts: Path, precision: str, target: Target | None, work: Path) ->
     if not (c / source_name(precision)).is_file():
         raise UserError(f"no {c / source_name(precision)}: export with a C compiler installed")
     work.mkdir(parents=True, exist_ok=True)
-    (work / "mcu_data.h").write_text(data_header(artifacts))
+    integer = precision == "integer"
+    (work / "mcu_data.h").write_text(data_header(artifacts, integer))
     name = target.name if target else "host"
     elf = work / f"{name}_{precision}.elf"
     srcs = [str(HARNESS), str(c / source_name(precision))]
-    inc = ["-I", str(c), "-I", str(work)]
+    inc = ["-I", str(c), "-I", str(work), *(["-DEF_INTEGER"] if integer else [])]
     if target is None:
         cc = compiler()
         if cc is None:
@@ -97,6 +112,10 @@ def build(artifacts: Path, precision: str, target: Target | None, work: Path) ->
          "-lm"],
         f"linking for {target.core}",
     )  # fmt: skip
+    if integer:  # no float anywhere: neither object calls a software-float routine
+        undefined = _run(["arm-none-eabi-nm", "-u", *objects], "arm-none-eabi-nm")
+        if found := SOFT_FLOAT.search(undefined):
+            raise UserError(f"the integer build calls software float: {found.group(0)}")
     flash, ram = map_sizes(elf.with_suffix(".map").read_text(), source_name(precision))
     # the source as a whole (every function, as a project adding it pays), not what the harness kept
     size = _run(["arm-none-eabi-size", objects[-1]], "arm-none-eabi-size").splitlines()[1]

@@ -39,7 +39,7 @@ TARGETS = {
         flash_kb=256,
         ram_kb=16,
         stack_bytes=4096,
-        sources=("int8",),
+        sources=("int8", "integer"),
     ),
 }
 
