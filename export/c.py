@@ -17,7 +17,7 @@ import numpy as np
 
 from runtime.windows import RANGE_MARGIN, Normalization
 
-from .c_kernels import GRU, LSTM, MATVEC, WEIGHTS
+from .c_kernels import GRU, LSTM, MATVEC, WEIGHTS, layer_calls
 from .c_score import SCORE_FUNCTIONS, TAIL_STRUCT, defines
 from .c_text import array, float_literal, matrix
 
@@ -166,24 +166,15 @@ def source(
     if precision not in PRECISIONS:
         raise ValueError(f"unknown C precision {precision!r}")
     int8 = precision == "int8"
-    constants, calls, offset, width, inputs = [], [], 0, 1, "in"
-    for i, (cell, kernel, recurrent, bias) in enumerate(layers):
-        units = recurrent.shape[0]
+    constants = []
+    for i, (_, kernel, recurrent, bias) in enumerate(layers):
         below, own = (None, None) if states is None else (states[i - 1] if i else None, states[i])
         constants += [
             matrix(f"K{i}", kernel, int8, below),
             matrix(f"R{i}", recurrent, int8, own),
             array(f"B{i}", np.reshape(bias, -1)),
         ]
-        h = f"state + {offset}"
-        if cell == "lstm":
-            c = f"state + {offset + units}"
-            calls.append(f"    lstm({inputs}, {width}, {h}, {c}, {units}, K{i}, R{i}, B{i});")
-            offset += 2 * units
-        else:
-            calls.append(f"    gru({inputs}, {width}, {h}, {units}, K{i}, R{i}, B{i});")
-            offset += units
-        width, inputs = units, h
+    calls, inputs, width = layer_calls(layers)
     last = None if states is None else states[-1]
     constants += [matrix("D", dense[0], int8, last), array("D_BIAS", np.reshape(dense[1], -1))]
     cells = {cell for cell, *_ in layers}

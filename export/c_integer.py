@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import rounding
+from .c_kernels import layer_calls
 from .c_text import COLUMNS
 
 HEADER = "forecaster_integer.h"
@@ -133,24 +134,15 @@ def source(
     layers: list[tuple], dense: tuple, about: str, states: list[np.ndarray] | None = None
 ) -> str:
     """The C99 source (int8 weights rounded by GPTQ on `states`, each layer's h)."""
-    constants, calls, offset, width, inputs, in_bits = [], [], 0, 1, "in", X_BITS
-    for i, (cell, kernel, recurrent, bias) in enumerate(layers):
-        units = recurrent.shape[0]
+    constants = []
+    for i, (_, kernel, recurrent, bias) in enumerate(layers):
         below, own = (None, None) if states is None else (states[i - 1] if i else None, states[i])
-        constants += [
-            qmatrix(f"K{i}", kernel, in_bits, below if i else None),
+        constants += [  # the first layer's input is the sample (Q12), the others' an h (Q15)
+            qmatrix(f"K{i}", kernel, H_BITS if i else X_BITS, below),
             qmatrix(f"R{i}", recurrent, H_BITS, own),
             q12(f"B{i}", bias),
         ]
-        h = f"state + {offset}"
-        if cell == "lstm":
-            c = f"state + {offset + units}"
-            calls.append(f"    lstm({inputs}, {width}, {h}, {c}, {units}, K{i}, R{i}, B{i});")
-            offset += 2 * units
-        else:
-            calls.append(f"    gru({inputs}, {width}, {h}, {units}, K{i}, R{i}, B{i});")
-            offset += units
-        width, inputs, in_bits = units, h, H_BITS
+    calls, inputs, width = layer_calls(layers)
     last = None if states is None else states[-1]
     constants += [qmatrix("D", dense[0], H_BITS, last), q12("D_BIAS", dense[1])]
     cells = {cell for cell, *_ in layers}

@@ -1,5 +1,26 @@
 """The C of the layers: an LSTM step, a GRU step and the matrix product each precision uses, as
-export/c.py puts them in a source (C text, no placeholders)."""
+export/c.py puts them in a source (C text, no placeholders); and the calls that chain the layers,
+which the integer source (export/c_integer.py) makes the same way."""
+
+
+def layer_calls(layers: list[tuple]) -> tuple[list[str], str, int]:
+    """One lstm() or gru() call per layer (weights K{i}, R{i}, B{i}; each layer's h and c in
+    `state`, in order; the first layer's input `in`, one wide), and the last layer's h and width,
+    the dense head's input."""
+    calls, offset, width, inputs = [], 0, 1, "in"
+    for i, (cell, _, recurrent, _) in enumerate(layers):
+        units = recurrent.shape[0]
+        h = f"state + {offset}"
+        if cell == "lstm":
+            c = f"state + {offset + units}"
+            calls.append(f"    lstm({inputs}, {width}, {h}, {c}, {units}, K{i}, R{i}, B{i});")
+            offset += 2 * units
+        else:
+            calls.append(f"    gru({inputs}, {width}, {h}, {units}, K{i}, R{i}, B{i});")
+            offset += units
+        width, inputs = units, h
+    return calls, inputs, width
+
 
 LSTM = """\
 /* One LSTM step (Keras's gates i, f, c, o): x is n wide; h and c are updated in place. */
