@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools quant-table target-table fleet fleet-table nab wheel clean distclean setup
+.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools serve-tools quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -97,13 +97,21 @@ pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ART
 mcu-check: $(VENV)/.stamp mcu-tools ## the C files on a Cortex-M4F and M0+ under QEMU (MCU=m4f|m0plus) -> artifacts/mcu-check.md
 	$(VENV)/bin/python -m mcucheck --artifacts $(ARTIFACTS) $(if $(MCU),--mcu $(MCU),--doc docs/mcu.md)
 
-# The microcontrollers' cross compiler, C library and emulator, from Debian (as root) when absent.
-MCU_TOOLS := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+# Debian packages, installed (as root) when absent: $(call apt_tools,WHAT NEEDS THEM,PACKAGES)
+define apt_tools
+	@dpkg -s $(2) >/dev/null 2>&1 || { \
+	  test "$$(id -u)" = 0 || { echo "error: $(1) needs $(2): apt-get install them as root"; exit 4; }; \
+	  echo "installing $(2) (apt) ..."; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; }
+endef
+
+# The microcontrollers' cross compiler, C library and emulator.
 mcu-tools:
-	@dpkg -s $(MCU_TOOLS) >/dev/null 2>&1 || { \
-	  test "$$(id -u)" = 0 || { echo "error: mcu-check needs $(MCU_TOOLS): apt-get install them as root"; exit 4; }; \
-	  echo "installing $(MCU_TOOLS) (apt) ..."; apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(MCU_TOOLS); }
+	$(call apt_tools,mcu-check,gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+
+# The service's tests: a real MQTT broker and a real browser (they skip without).
+serve-tools:
+	$(call apt_tools,the serve tests,mosquitto chromium)
 
 # Small real models, trained and exported once per source change, shared by every test run.
 $(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES) tests/make_artifacts.py

@@ -1,9 +1,10 @@
 """Build the runtime wheel: `python -m release` (make wheel).
 
--> dist/edge_forecaster_runtime-VERSION-py3-none-any.whl, holding only runtime/, importable as
-`edge_forecaster_runtime` (a top-level `runtime` in site-packages would collide with other
-software; the package's imports are relative, so its files go in unchanged), with the console
-script `edge-forecast` (today's `python -m runtime`) and one extra per interpreter. Written with
+-> dist/edge_forecaster_runtime-VERSION-py3-none-any.whl, holding only runtime/ (with its live
+page's files), importable as `edge_forecaster_runtime` (a top-level `runtime` in site-packages
+would collide with other software; the package's imports are relative, so its files go in
+unchanged), with the console script `edge-forecast` (today's `python -m runtime`) and one extra
+per interpreter, one for pyserial and one for paho-mqtt. Written with
 zipfile and the wheel spec: no build backend to download, the same bytes for the same sources.
 """
 
@@ -24,6 +25,7 @@ EXTRAS = {  # pip install edge_forecaster_runtime-...whl[litert]
     "tflite": ["tflite-runtime>=2.14"],
     "onnx": ["onnxruntime>=1.17"],
     "serial": ["pyserial>=3.5"],
+    "mqtt": ["paho-mqtt>=2.0"],
 }
 EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed file times: a rebuild of the same sources is identical
 
@@ -54,7 +56,10 @@ def build(out: Path) -> Path:
     """Write the wheel into `out`; returns its path."""
     ver = version()
     info = f"{NAME}-{ver}.dist-info"
-    files = {f"{NAME}/{p.name}": p.read_bytes() for p in sorted((REPO / "runtime").glob("*.py"))}
+    runtime = REPO / "runtime"
+    files = {f"{NAME}/{p.name}": p.read_bytes() for p in sorted(runtime.glob("*.py"))}
+    # the live page (runtime/page.py) and its charting library
+    files |= {f"{NAME}/static/{p.name}": p.read_bytes() for p in sorted(runtime.glob("static/*"))}
     files[f"{info}/METADATA"] = metadata(ver).encode()
     files[f"{info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: edge-forecaster release\n"

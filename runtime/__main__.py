@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
+import os
+import signal
+import socket
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +92,90 @@ def stream(args: argparse.Namespace) -> int:
         )
         return 2
     return exit_code
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Forecast each sensor's samples from MQTT, publish a record per sample, keep the state,
+    serve the live page; until SIGTERM (exit 0) or Ctrl-C (130), saving the state on the way."""
+    from .mqtt import Broker, Link, check_filter, log
+    from .page import Page, address
+    from .service import Service
+
+    broker = Broker.parse(args.mqtt)
+    if args.username is not None or args.password is not None:
+        broker = dataclasses.replace(
+            broker,
+            username=args.username if args.username is not None else broker.username,
+            password=args.password if args.password is not None else broker.password,
+        )
+    check_filter(args.subscribe)
+    try:
+        args.publish.format(sensor="s")
+    except (KeyError, IndexError, ValueError):
+        raise UserError(
+            f"--publish {args.publish!r}: the only placeholder it may hold is {{sensor}}"
+        ) from None
+    where = address(args.http) if args.http else None
+    model = load(args.model, args.variant, args.mode, args.backend)
+    service = Service(model, args.threshold, args.history)
+    state = Path(args.state) if args.state else None
+    if state:
+        resumed = service.restore(state)
+        try:
+            service.save(state)  # a state that cannot be written is said now, not at the first save
+        except OSError as e:
+            raise UserError(f"--state {state}: cannot write it ({e.strerror})") from None
+        if resumed:
+            log(f"resumed {resumed} sensors ({service.samples} samples) from {state}")
+    link = Link(
+        broker,
+        args.subscribe,
+        args.publish,
+        service.handle,
+        args.client_id or f"edge-forecast-{socket.gethostname()}",
+        args.field,
+        args.time_field,
+        (args.ca_certs, args.certfile, args.keyfile),
+    )
+    about = {
+        "file": model.entry.path.name,
+        "variant": model.variant,
+        "mode": model.mode,
+        "window": model.window,
+        "backend": model.backend.name,
+    }
+    page = Page(service, where, about) if where else None
+    log(
+        f"serving {about['file']} ({model.variant} {model.mode} file on {model.backend.name}) "
+        f"for {args.subscribe} on {broker}" + (f"; live page at {page.url}" if page else "")
+    )
+    stop = threading.Event()
+    got: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        got.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    link.start()
+    saved = service.samples
+    try:
+        while not stop.wait(args.state_every):
+            if state and service.samples != saved:  # nothing new, nothing written (SD cards)
+                saved = service.samples
+                service.save(state)
+    finally:
+        link.stop()
+        if state:
+            service.save(state)
+        if page:
+            page.stop()
+    log(
+        f"stopped: {service.samples} samples from {len(service.streams)} sensors, "
+        f"{link.skipped} bad payloads skipped" + (f"; state saved to {state}" if state else "")
+    )
+    return 130 if signal.SIGINT in got else 0
 
 
 def info(args: argparse.Namespace) -> int:
@@ -275,6 +364,92 @@ def main() -> int:
     )
     v.add_argument("--json", action="store_true", help="one JSON object per file and interpreter")
     v.set_defaults(run=verify_files)
+    m = sub.add_parser(
+        "serve",
+        help="a device service: samples from MQTT in, forecasts and alarms out, a live page",
+        description="Subscribe to the sensors' MQTT topics (one stream per matching topic, "
+        "created on its first sample; the topic's + part is the sensor's name), forecast "
+        "every sample and publish a JSON record per sample: time, value, prediction (the "
+        "forecast made for this sample), residual, score, anomaly, out_of_range, forecast (the "
+        "next sample's). QoS 1 in and out; it reconnects by itself. Ends on SIGTERM or Ctrl-C, "
+        "saving --state.",
+    )
+    m.add_argument(
+        "--model", default="artifacts", help="a model file, or an artifacts folder (default)"
+    )
+    m.add_argument("--variant", help="with a folder: as for stream (default: float32)")
+    m.add_argument("--mode", choices=("window", "step"), help="as for stream")
+    m.add_argument("--backend", choices=BACKENDS, help="force an interpreter")
+    m.add_argument("--threshold", type=score_threshold, help="as for stream")
+    m.add_argument(
+        "--mqtt",
+        default="mqtt://localhost:1883",
+        metavar="URL",
+        help="the broker: mqtt://[USER[:PASSWORD]@]HOST[:PORT], or mqtts:// for TLS "
+        "(default: mqtt://localhost:1883)",
+    )
+    m.add_argument(
+        "--subscribe",
+        default="sensors/+/value",
+        metavar="FILTER",
+        help="topics to read samples from; + stands for the sensor's name (default: "
+        "sensors/+/value)",
+    )
+    m.add_argument(
+        "--publish",
+        default="forecasts/{sensor}",
+        metavar="TOPIC",
+        help="where each sample's record goes (default: forecasts/{sensor})",
+    )
+    m.add_argument(
+        "--field",
+        default="value",
+        help="for JSON payloads, the field that holds the sample (default: value); a bare "
+        "number is taken as it is",
+    )
+    m.add_argument(
+        "--time-field",
+        default="time",
+        help="for JSON payloads, the field passed on as the record's time (default: time; "
+        "without it, the time of arrival in Unix seconds)",
+    )
+    m.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep every stream's state in FILE: resumed on start, written atomically every "
+        "--state-every seconds and on exit",
+    )
+    m.add_argument(
+        "--state-every",
+        type=positive(float),
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to write --state when samples came (default: 10)",
+    )
+    m.add_argument(
+        "--http",
+        metavar="[HOST]:PORT",
+        help="serve the live page there, e.g. :8080 (every interface) or 127.0.0.1:8080",
+    )
+    m.add_argument(
+        "--history",
+        type=positive(int),
+        default=500,
+        help="samples per sensor the live page shows (default: 500)",
+    )
+    m.add_argument(
+        "--client-id", help="the MQTT client id, one per service (default: edge-forecast-HOSTNAME)"
+    )
+    m.add_argument("--username", help="the broker's user (or in --mqtt)")
+    m.add_argument(
+        "--password",
+        default=os.environ.get("MQTT_PASSWORD"),
+        help="the broker's password (default: $MQTT_PASSWORD; or in --mqtt)",
+    )
+    m.add_argument("--ca-certs", metavar="FILE", help="TLS: the CA certificates to trust")
+    m.add_argument("--certfile", metavar="FILE", help="TLS: this client's certificate")
+    m.add_argument("--keyfile", metavar="FILE", help="TLS: this client's private key")
+    m.set_defaults(run=serve)
     i = sub.add_parser("info", help="describe a model file or an artifacts folder")
     i.add_argument("target", nargs="?", default="artifacts", help="file or folder")
     i.set_defaults(run=info)

@@ -79,6 +79,11 @@ class Stream:
             self._last = y * self._scale + base
         return self._last
 
+    @property
+    def forecast(self) -> float | np.ndarray | None:
+        """The forecast made for the next sample (None until a window is in)."""
+        return self._last
+
     def _residual(self, x: float | np.ndarray) -> None:
         """The residual against the forecast made for x, and x's anomaly score and flag."""
         self.residual = None if self._last is None else x - self._last

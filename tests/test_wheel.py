@@ -35,11 +35,12 @@ def wheel(tmp_path_factory):
 def test_the_wheel_holds_the_runtime_alone_under_its_own_name(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     package = {n.split("/", 1)[1] for n in names if n.startswith("edge_forecaster_runtime/")}
-    assert package == {p.name for p in (REPO / "runtime").glob("*.py")}
+    sources = [*(REPO / "runtime").glob("*.py"), *(REPO / "runtime").glob("static/*")]
+    assert package == {str(p.relative_to(REPO / "runtime")) for p in sources}
     assert all(n.startswith("edge_forecaster_runtime") for n in names)
     info = next(n for n in names if n.endswith(".dist-info/METADATA"))
     meta = zipfile.ZipFile(wheel).read(info)
-    for extra in ("litert", "tflite", "onnx", "serial"):
+    for extra in ("litert", "tflite", "onnx", "serial", "mqtt"):
         assert f"Provides-Extra: {extra}" in meta.decode()
 
 
