@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools serve-tools quant-table target-table fleet fleet-table nab wheel clean distclean setup
+.PHONY: help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools serve-tools serve-bench quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ c-demo: ## demo: examples/c/stream.c with the generated C forecaster, the same s
 
 bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
 	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)
+
+serve-bench: $(DEVICE_VENV)/.stamp serve-tools ## serve through a real broker: latency, samples/s with 100 sensors -> docs/runtime.md
+	$(DEVICE_VENV)/bin/python -m bench.serve --artifacts $(ARTIFACTS) $(if $(VARIANT),--variant $(VARIANT)) --doc docs/runtime.md
 
 quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weather, NAB) -> docs/export.md (10 min)
 	$(VENV)/bin/python -m export.table

@@ -7,6 +7,7 @@ import json
 import queue
 import re
 import sys
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,11 @@ def test_three_sensors_are_forecast_as_stream_push_and_shown_live(
         assert marks[at] == samples[name][at]
         flagged = [i for i, r in enumerate(publisher.records[name]) if r["anomaly"]]
         assert [i for i, v in enumerate(marks) if v is not None] == flagged
+        with urllib.request.urlopen(url + "api/sensors", timeout=10) as r:
+            api = json.load(r)["sensors"]
+        assert {k: v[-1] for k, v in api.items()} == {
+            k: v[-1] for k, v in publisher.records.items()
+        }
         shot = browser.screenshot(REPO / "build" / f"live-page{Path(sys.prefix).name}.png")
         print(f"screenshot: {shot}")
     finally:
@@ -293,3 +299,30 @@ def test_payloads_and_topics():
     assert sensor_of("site/+/+/t", "site/a/b/t") == "a/b"
     assert sensor_of("home/#", "home/kitchen/temp") == "kitchen/temp"
     assert sensor_of("plant/temp", "plant/temp") == "plant/temp"
+
+
+@needs_broker
+def test_the_serve_bench_measures_latency_and_throughput(lstm_dir):
+    res = run_module(
+        "bench.serve",
+        "--artifacts",
+        str(lstm_dir),
+        "--latency-samples",
+        "50",
+        "--sensors",
+        "5",
+        "--per-sensor",
+        "20",
+        "--rate",
+        "500",
+    )
+    assert res.returncode == 0, res.stderr
+    rows = dict(re.findall(r"^\| (.+?) \| ([\d.,]+) (?:ms|µs|/s)?\s*\|$", res.stdout, re.M))
+    median, p99 = (float(v) for k, v in rows.items() if k.startswith("publish -> forecast"))
+    assert 0 < median <= p99
+    assert (
+        float(
+            rows["samples per second, 5 sensors (100 samples, QoS 1 in and out)"].replace(",", "")
+        )
+        > 0
+    )
