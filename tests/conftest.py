@@ -16,6 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
+if HAS_TF:
+    # training/ sets TensorFlow's environment (no oneDNN: the CLIs' arithmetic), which TensorFlow
+    # reads once, when first imported: before any test module imports keras, or a training in
+    # this process would differ from one in its own process in the last bits (7e-8)
+    import training  # noqa: F401
 # The runtime under test: the source tree's `runtime`, or (EDGE_RUNTIME=edge_forecaster_runtime,
 # as `make test` runs them once) the package installed from the wheel. Every `runtime` import of
 # the tests, and every `python -m runtime` they start, then goes to the installed package.
