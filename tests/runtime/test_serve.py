@@ -249,6 +249,38 @@ def test_sigterm_then_a_restart_with_state_forecasts_as_one_run(
     assert_answered_as_stream_push(publisher, lstm_dir, samples)
 
 
+@needs_broker
+def test_the_state_is_written_while_it_runs_not_only_at_the_end(
+    broker, publisher, lstm_dir, tmp_path
+):
+    samples = series(lstm_dir)
+    state = tmp_path / "state.json"
+    serve = Serve(
+        "--model",
+        str(lstm_dir),
+        "--mqtt",
+        broker.url,
+        "--client-id",
+        "periodic",
+        "--state",
+        str(state),
+        "--state-every",
+        "0.2",
+    )
+    try:
+        serve.wait_for("connected to")
+        publisher.send(samples, 0, 100)
+        publisher.wait(100)
+        saved = lambda: json.loads(state.read_text())["samples"] == 300  # noqa: E731
+        wait_until(saved, 10, "a state file with every sample")
+    finally:
+        serve.proc.kill()  # no SIGTERM: what a power cut leaves
+        serve.close()
+    resumed = Service(load(lstm_dir))
+    assert resumed.restore(state) == 3
+    assert {k: s.count for k, s in resumed.streams.items()} == dict.fromkeys(SENSORS, 100)
+
+
 def test_a_state_file_of_another_model_is_refused_in_one_line(lstm_dir, test_artifacts, tmp_path):
     state = tmp_path / "state.json"
     service = Service(load(lstm_dir))
