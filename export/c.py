@@ -17,7 +17,7 @@ import numpy as np
 
 from runtime.windows import RANGE_MARGIN, Normalization
 
-from .c_kernels import GRU, LSTM, MATVEC, WEIGHTS, layer_calls
+from .c_kernels import EXP, GRU, LSTM, MATVEC, WEIGHTS, layer_calls
 from .c_score import SCORE_FUNCTIONS, TAIL_STRUCT, defines
 from .c_text import array, float_literal, matrix
 
@@ -213,9 +213,10 @@ typedef struct {{
 
 {constants_text}
 
-/* From expf alone: tanh(x) = 2 / (1 + e^-2x) - 1 took half the time of tanhf here. */
-static float sigmoid(float x) {{ return 1.0f / (1.0f + expf(-x)); }}
-static float tanh_(float x) {{ return 2.0f / (1.0f + expf(-2.0f * x)) - 1.0f; }}
+{EXP}
+/* From exp alone: tanh(x) = 2 / (1 + e^-2x) - 1 took half the time of tanhf here. */
+static float sigmoid(float x) {{ return 1.0f / (1.0f + exp_(-x)); }}
+static float tanh_(float x) {{ return 2.0f / (1.0f + exp_(-2.0f * x)) - 1.0f; }}
 
 {MATVEC[precision]}
 {LSTM if "lstm" in cells else ""}{GRU if "gru" in cells else ""}
