@@ -119,6 +119,11 @@ def publisher(broker):
     p.close()
 
 
+def start(model: Path, broker: Mosquitto, client_id: str, *more: str) -> Serve:
+    """`serve` of model on the test's broker, under its own MQTT session."""
+    return Serve("--model", str(model), "--mqtt", broker.url, "--client-id", client_id, *more)
+
+
 def assert_answered_as_stream_push(publisher: Publisher, lstm_dir: Path, samples: dict) -> None:
     for name in SENSORS:
         got = publisher.records[name]
@@ -135,16 +140,7 @@ def test_three_sensors_are_forecast_as_stream_push_and_shown_live(
     broker, publisher, lstm_dir, tmp_path
 ):
     samples = series(lstm_dir)
-    serve = Serve(
-        "--model",
-        str(lstm_dir),
-        "--mqtt",
-        broker.url,
-        "--http",
-        "127.0.0.1:0",
-        "--client-id",
-        "live",
-    )
+    serve = start(lstm_dir, broker, "live", "--http", "127.0.0.1:0")
     browser = None
     try:
         serve.wait_for("connected to")
@@ -197,7 +193,7 @@ def test_three_sensors_are_forecast_as_stream_push_and_shown_live(
 @needs_broker
 def test_after_the_broker_restarts_every_sample_is_answered(broker, publisher, lstm_dir):
     samples = series(lstm_dir)
-    serve = Serve("--model", str(lstm_dir), "--mqtt", broker.url, "--client-id", "restart")
+    serve = start(lstm_dir, broker, "restart")
     try:
         serve.wait_for("connected to")
         publisher.send(samples, 0, 200)
@@ -221,17 +217,7 @@ def test_sigterm_then_a_restart_with_state_forecasts_as_one_run(
 ):
     samples = series(lstm_dir)
     state = tmp_path / "state.json"
-    args = (
-        "--model",
-        str(lstm_dir),
-        "--mqtt",
-        broker.url,
-        "--client-id",
-        "stateful",
-        "--state",
-        str(state),
-    )
-    serve = Serve(*args)
+    serve = start(lstm_dir, broker, "stateful", "--state", str(state))
     try:
         serve.wait_for("connected to")
         publisher.send(samples, 0, 250)
@@ -240,7 +226,7 @@ def test_sigterm_then_a_restart_with_state_forecasts_as_one_run(
         assert serve.stop() == 0, serve.log
     assert f"state saved to {state}" in serve.log
     publisher.send(samples, 250, SAMPLES)  # while it is down: the broker keeps them for it
-    serve = Serve(*args)
+    serve = start(lstm_dir, broker, "stateful", "--state", str(state))
     try:
         serve.wait_for(f"resumed 3 sensors ({3 * 250} samples) from {state}")
         publisher.wait(SAMPLES)
@@ -255,18 +241,7 @@ def test_the_state_is_written_while_it_runs_not_only_at_the_end(
 ):
     samples = series(lstm_dir)
     state = tmp_path / "state.json"
-    serve = Serve(
-        "--model",
-        str(lstm_dir),
-        "--mqtt",
-        broker.url,
-        "--client-id",
-        "periodic",
-        "--state",
-        str(state),
-        "--state-every",
-        "0.2",
-    )
+    serve = start(lstm_dir, broker, "periodic", "--state", str(state), "--state-every", "0.2")
     try:
         serve.wait_for("connected to")
         publisher.send(samples, 0, 100)
