@@ -140,6 +140,7 @@ class Chromium:
                 "--headless=new",
                 "--no-sandbox",  # as root, in a container
                 "--disable-gpu",
+                "--disable-dev-shm-usage",  # a container's /dev/shm is small
                 "--no-first-run",
                 "--hide-scrollbars",
                 "--window-size=1280,1000",
