@@ -72,3 +72,12 @@ def test_a_fresh_venv_with_the_litert_extra_runs_the_cli_and_the_example(
         [str(venv / "bin/edge-forecast"), "stream", "--rate", "-1"], capture_output=True, text=True
     )
     assert usage.returncode == 2 and "(see edge-forecast stream --help)" in usage.stderr
+    # serve without its extra: what to install, in one line, before any connection is tried
+    serve = subprocess.run(
+        [str(venv / "bin/edge-forecast"), "serve", "--model", str(lstm), "--mqtt", "127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert serve.returncode == 2 and serve.stderr.count("\n") == 1, serve.stderr
+    assert "serve needs paho-mqtt" in serve.stderr and "[mqtt] extra" in serve.stderr
