@@ -156,25 +156,33 @@ def serve(args: argparse.Namespace) -> int:
         got.append(signum)
         stop.set()
 
+    def save() -> bool:
+        try:
+            service.save(state)
+            return True
+        except OSError as e:  # a full or read-only disk: the streams go on, in memory
+            log(f"warning: cannot write {state} ({e.strerror}); the state is kept in memory")
+            return False
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     link.start()
     saved = service.samples
     try:
         while not stop.wait(args.state_every):
-            if state and service.samples != saved:  # nothing new, nothing written (SD cards)
+            if state and service.samples != saved and save():  # nothing new, nothing written
                 saved = service.samples
-                service.save(state)
     finally:
         link.stop()
-        if state:
-            service.save(state)
+        kept = save() if state else False
         if page:
             page.stop()
     log(
         f"stopped: {service.samples} samples from {len(service.streams)} sensors, "
-        f"{link.skipped} bad payloads skipped" + (f"; state saved to {state}" if state else "")
+        f"{link.skipped} bad payloads skipped" + (f"; state saved to {state}" if kept else "")
     )
+    if state and not kept:
+        return 1
     return 130 if signal.SIGINT in got else 0
 
 

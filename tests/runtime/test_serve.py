@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import shutil
 import sys
 import urllib.request
 from pathlib import Path
@@ -254,6 +255,27 @@ def test_the_state_is_written_while_it_runs_not_only_at_the_end(
     resumed = Service(load(lstm_dir))
     assert resumed.restore(state) == 3
     assert {k: s.count for k, s in resumed.streams.items()} == dict.fromkeys(SENSORS, 100)
+
+
+@needs_broker
+def test_a_state_that_can_no_longer_be_written_is_said_and_the_service_goes_on(
+    broker, publisher, lstm_dir, tmp_path
+):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    state = folder / "state.json"
+    serve = start(lstm_dir, broker, "lost-disk", "--state", str(state), "--state-every", "0.2")
+    try:
+        serve.wait_for("connected to")
+        shutil.rmtree(folder)  # the disk is gone (root writes anywhere: a mode would not stop it)
+        samples = series(lstm_dir)
+        publisher.send(samples, 0, 60)
+        serve.wait_for(f"warning: cannot write {state} (No such file or directory)")
+        publisher.wait(60)  # every sample still answered
+    finally:
+        code = serve.stop()
+    assert code == 1, serve.log
+    assert "stopped: 180 samples from 3 sensors" in serve.log and "state saved" not in serve.log
 
 
 def test_a_state_file_of_another_model_is_refused_in_one_line(lstm_dir, test_artifacts, tmp_path):
