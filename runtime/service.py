@@ -144,12 +144,20 @@ class Service:
                 f"{str(state.get('file_sha256'))[:12]}...), not of {self.model.entry.path.name} "
                 f"(sha256 {sha[:12]}...): move it away to start afresh, or serve that model"
             )
-        with self.lock:
+        streams, spread = {}, {}
+        try:  # every stream first: a file broken half way resumes nothing
             for name, saved in state["sensors"].items():
-                st = Stream(self.model, threshold=self.threshold)
-                st.set_state(saved["stream"])
-                self.streams[name] = st
+                streams[name] = Stream(self.model, threshold=self.threshold)
+                streams[name].set_state(saved["stream"])
                 if saved.get("spread") is not None:
-                    self.spread[name] = saved["spread"]
-            self.samples = int(state.get("samples", 0))
-        return len(state["sensors"])
+                    spread[name] = float(saved["spread"])
+            samples = int(state.get("samples", 0))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise UserError(
+                f"{path} is damaged ({type(e).__name__}: {e}): move it away to start afresh"
+            ) from None
+        with self.lock:
+            self.streams |= streams
+            self.spread |= spread
+            self.samples = samples
+        return len(streams)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from runtime.errors import UserError
 from runtime.forecaster import load
 from runtime.mqtt import parse_payload, sensor_of
 from runtime.service import Service
@@ -300,6 +301,22 @@ def test_a_state_file_of_another_model_is_refused_in_one_line(lstm_dir, test_art
     said = f"error: {state} holds the state of another model ({service.model.entry.path.name}, "
     assert len(lines) == 1 and lines[0].startswith(said), res.stderr
     assert state.read_bytes() == before  # nothing lost
+
+
+def test_a_damaged_state_file_is_refused_whole(lstm_dir, tmp_path):
+    state = tmp_path / "state.json"
+    service = Service(load(lstm_dir))
+    for name in ("a", "b"):
+        for v in series(lstm_dir)["pump"][:60]:
+            service.handle(name, v, 0)
+    service.save(state)
+    saved = json.loads(state.read_text())
+    del saved["sensors"]["b"]["stream"]["memory"]
+    state.write_text(json.dumps(saved))
+    fresh = Service(load(lstm_dir))
+    with pytest.raises(UserError, match=re.escape("is damaged (KeyError: 'memory'): move it away")):
+        fresh.restore(state)
+    assert fresh.streams == {}  # not sensor a alone
 
 
 @pytest.mark.parametrize(
