@@ -79,6 +79,17 @@ class References:
         return {m: float(np.mean((self.norm.invert(p) - y) ** 2)) for m, p in pred.items()}
 
 
+def anomaly_settings(windows: dict, window: int, trained: int) -> dict:
+    """What the anomaly score starts from: its threshold, the series' period, and the range of
+    the samples training saw (the first `trained` of them, data units)."""
+    settings = {"threshold": THRESHOLD, "period": 0}
+    if "values" in windows:
+        seen = windows["values"][:trained]
+        settings["period"] = seasonal_period(windows["values"], window)
+        settings["range"] = [float(seen.min()), float(seen.max())]
+    return settings
+
+
 def references(artifacts: Path, meta: dict, windows: dict) -> References:
     """Keras forecasts in both modes, on the test windows, the stream and the stress set."""
     from .step import sequence_reference, state_names, step_model
@@ -106,10 +117,7 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         ref=ref,
         y_test=windows["test_y"],
         test_start=test_start,
-        anomaly={
-            "threshold": THRESHOLD,
-            "period": seasonal_period(windows["values"], window) if "values" in windows else 0,
-        },
+        anomaly=anomaly_settings(windows, window, test_start + norm.lead),
         norm=norm,
         state_names=state_names(stepper),
         step_model=step_model(stepper),

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import UserError
+from . import checks
 
 THRESHOLD = 0.3  # default score from which a sample is an anomaly (NAB standard profile)
 
@@ -132,8 +132,10 @@ class _Tail:
     def get_state(self) -> list[float]:
         return [self.count, self.short, self.mean, self.var]
 
-    def set_state(self, state: list[float]) -> None:
-        self.count, (self.short, self.mean, self.var) = int(state[0]), map(float, state[1:4])
+    def set_state(self, state: list, what: str) -> None:
+        self.count = checks.integer(state[0], f"{what} count")
+        self.short, self.mean = (checks.number(v, what) for v in state[1:3])
+        self.var = checks.number(state[3], f"{what} variance", lo=0.0)
 
 
 class AnomalyScore:
@@ -192,28 +194,37 @@ class AnomalyScore:
             self.alarms += 1.0
         return score
 
-    def get_state(self) -> list[float]:
-        """The running values, as plain JSON-serializable data."""
+    def get_state(self) -> list[float | None]:
+        """The running values, as plain JSON data (None for a range not seen yet)."""
+        lo, hi = (None if math.isnan(v) else v for v in (self.lo, self.hi))
         return [
             self.hold,
             self.seen,
             self.alarms,
-            self.lo,
-            self.hi,
+            lo,
+            hi,
             *self.residual.get_state(),
             *self.season.get_state(),
             *self.profile,
         ]
 
-    def set_state(self, state: list[float]) -> None:
-        """Resume from get_state() of a score with the same period."""
-        if len(state) != 13 + self.period:
-            raise UserError(
-                f"this anomaly score state has {len(state)} values, not {13 + self.period}: it "
-                "was saved by another version of the runtime; start over with reset()"
+    def set_state(self, state: list, what: str = "the score state") -> None:
+        """Resume from get_state() of a score with the same period: every value checked
+        first (ValueError naming the bad one; the score is left as it was)."""
+        if not isinstance(state, list) or len(state) != 13 + self.period:
+            raise ValueError(
+                f"{what} does not hold the {13 + self.period} values of this runtime's score"
             )
-        self.hold, self.seen = int(state[0]), int(state[1])
-        self.alarms, self.lo, self.hi = map(float, state[2:5])
-        self.residual.set_state(state[5:9])
-        self.season.set_state(state[9:13])
-        self.profile = [float(v) for v in state[13:]]
+        hold = checks.integer(state[0], f"{what} hold", hi=self.p.quiet)
+        seen = checks.integer(state[1], f"{what} seen")
+        alarms = checks.number(state[2], f"{what} alarms", lo=0.0)
+        lo, hi = (checks.optional_number(v, f"{what} range") for v in state[3:5])
+        if (lo is None) != (hi is None) or (lo is not None and lo > hi):
+            raise ValueError(f"{what} range is [{lo}, {hi}], not a range")
+        residual, season = _Tail(self.p), _Tail(self.p)
+        residual.set_state(state[5:9], f"{what} residual")
+        season.set_state(state[9:13], f"{what} season")
+        profile = checks.numbers(state[13:], f"{what} profile")
+        self.hold, self.seen, self.alarms = hold, seen, alarms
+        self.lo, self.hi = (math.nan, math.nan) if lo is None else (lo, hi)
+        self.residual, self.season, self.profile = residual, season, profile

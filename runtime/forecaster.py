@@ -70,6 +70,10 @@ class LoadedModel:
         anomaly = entry.model.get("anomaly", {})
         self.anomaly_threshold = anomaly.get("threshold", THRESHOLD)
         self.anomaly_period = int(anomaly.get("period", 0))  # the series' season, 0: none
+        # the samples' range in training (data units), if the export recorded it
+        self.level_range: tuple[float, float] | None = (
+            tuple(anomaly["range"]) if "range" in anomaly else self.norm.level_range()
+        )
 
     @classmethod
     def load(

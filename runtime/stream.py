@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from . import checks
 from .anomaly import AnomalyScore
 from .errors import UserError
 from .forecaster import Forecaster, StepForecaster
-from .windows import RANGE_MARGIN, SATURATE, WindowBuffer
+from .windows import RANGE_MARGIN, SATURATE, WindowBuffer, reach
+
+STATE_FORMAT = 2  # get_state()'s layout; a state of another is refused, not guessed at
 
 
 class Stream:
@@ -19,7 +24,9 @@ class Stream:
     `residual` is the sample minus the forecast made for it, `score` how unlikely the recent
     residuals are under those seen before (0 to 1, runtime/anomaly.py), `anomaly` whether the
     score reaches the threshold (the manifest's, or the one given), and `out_of_range` whether the
-    model's input lies more than RANGE_MARGIN beyond its training range.
+    model's input lies more than RANGE_MARGIN beyond its training range. A sample that is not
+    a finite number, or lies absurdly far from the training range (windows.reach), raises
+    ValueError and leaves the stream as it was.
     """
 
     def __init__(
@@ -35,16 +42,22 @@ class Stream:
         self._lead = model.norm.lead
         self._step = isinstance(model, StepForecaster)
         self._buf = WindowBuffer(model.window, sensors)
+        known = model.level_range
+        self._lo, self._hi = reach(*known) if known else (-sys.float_info.max, sys.float_info.max)
         self.reset()
 
     def push(self, sample: float | np.ndarray) -> float | np.ndarray | None:
         """Add one sample (data units); the forecast for the next sample once a window is in."""
         if self.sensors > 1:
             x = np.asarray(sample, dtype=np.float64)
-        elif isinstance(sample, float):  # one sensor: plain floats, cheaper than numpy scalars
-            x = sample
-        else:  # an int, a numpy scalar or a one-element array
-            x = float(np.asarray(sample, dtype=np.float64).reshape(()))
+            if not ((x >= self._lo) & (x <= self._hi)).all():
+                raise ValueError(self._refusal(x[~((x >= self._lo) & (x <= self._hi))][0]))
+        else:
+            if not isinstance(sample, float):  # an int, a numpy scalar or a one-element array
+                sample = float(np.asarray(sample, dtype=np.float64).reshape(()))
+            x = sample  # one sensor: plain floats, cheaper than numpy scalars
+            if not self._lo <= x <= self._hi:  # False for NaN too
+                raise ValueError(self._refusal(x))
         self.count += 1
         if self._lead:  # a change model: its input is the step from the previous sample
             previous, self._previous = self._previous, x
@@ -78,6 +91,14 @@ class Stream:
         else:
             self._last = y * self._scale + base
         return self._last
+
+    def _refusal(self, x: float) -> str:
+        if not np.isfinite(x):
+            return f"{x} is not a finite number"
+        return (
+            f"{x:.6g} is absurdly far from the model's training range (beyond "
+            f"[{self._lo:.3g}, {self._hi:.3g}]): a fault, not a reading"
+        )
 
     @property
     def forecast(self) -> float | np.ndarray | None:
@@ -119,13 +140,14 @@ class Stream:
         self.anomaly: bool | np.ndarray = False
 
     def get_state(self) -> dict:
-        """Everything needed to resume after a restart, as plain JSON-serializable data."""
+        """Everything needed to resume after a restart, as plain JSON data (no NaN)."""
         if self._step:
             memory = [s.tolist() for s in self.model.state_model_units(self._state)]
         else:  # the samples in the window (model units), oldest first
             memory = self._buf.view()[self.model.window - min(self.count, self.model.window) :]
             memory = memory.tolist()
         return {
+            "format": STATE_FORMAT,
             "mode": self.model.mode,
             "file_sha256": self.model.entry.info["sha256"],
             "sensors": self.sensors,
@@ -137,25 +159,58 @@ class Stream:
         }
 
     def set_state(self, state: dict) -> None:
-        """Resume from get_state() of a stream on the same model file and sensor count."""
-        if (state.get("file_sha256"), state.get("sensors")) != (
+        """Resume from get_state() of a stream on the same model file and sensor count. A state
+        of another model, sensor count or format is a UserError; a value of the wrong type or
+        range a ValueError naming it; either way the stream is left as it was."""
+        keys = ("file_sha256", "sensors", "count", "memory", "last", "score")
+        if not isinstance(state, dict) or (
+            state.get("format"),
+            state.get("file_sha256"),
+            state.get("sensors"),
+        ) != (
+            STATE_FORMAT,
             self.model.entry.info["sha256"],
             self.sensors,
         ):
             raise UserError(
-                "this state was saved by a stream on another model file or sensor "
-                "count: start over with reset()"
+                "this state was saved by a stream on another model file, sensor count or "
+                "runtime version: start over with reset()"
             )
-        self.reset()
-        if self._step:
-            self._state = self.model.state_from_model_units(state["memory"])
-        else:
-            for row in state["memory"]:
-                self._buf.push(np.array(row))
-        self.count = state["count"]
+        checks.mapping(state, "the stream state", keys)
+        count = checks.integer(state["count"], "count")
+        memory = self._checked_memory(state["memory"], count)
         last, previous = state["last"], state.get("previous")
-        self._last = None if last is None else last[0] if self.sensors == 1 else np.array(last)
+        last = None if last is None else checks.numbers(last, "last", self.sensors)
+        previous = None if previous is None else checks.numbers(previous, "previous", self.sensors)
+        saved = state["score"]
+        if not isinstance(saved, list) or len(saved) != self.sensors:
+            raise ValueError(f"score holds no state for each of the {self.sensors} sensors")
+        scores = [AnomalyScore(s.p, s.period, s.scale) for s in self._scores]
+        for i, (score, part) in enumerate(zip(scores, saved, strict=True)):
+            score.set_state(part, f"score[{i}]")
+        self.reset()  # every value checked: now it can be taken
+        if self._step:
+            self._state = self.model.state_from_model_units(memory)
+        else:
+            for row in memory:
+                self._buf.push(np.array(row))
+        self.count, self._scores = count, scores
+        one = self.sensors == 1
+        self._last = None if last is None else last[0] if one else np.array(last)
         if previous is not None:
-            self._previous = previous[0] if self.sensors == 1 else np.array(previous)
-        for score, saved in zip(self._scores, state.get("score", []), strict=False):
-            score.set_state(saved)
+            self._previous = previous[0] if one else np.array(previous)
+
+    def _checked_memory(self, memory: object, count: int) -> list:
+        """The saved window (rows of model units) or recurrent state (one list per part)."""
+        if self._step:
+            if not isinstance(memory, list) or len(memory) != len(self.model.state_sizes):
+                raise ValueError(f"memory does not hold the {len(self.model.state_sizes)} parts")
+            parts = zip(memory, self.model.state_sizes, strict=True)
+            return [
+                checks.rows(part, f"memory[{i}]", self.sensors, size)
+                for i, (part, size) in enumerate(parts)
+            ]
+        rows = checks.rows(memory, "memory", min(count, self.model.window), self.sensors)
+        if any(abs(v) > SATURATE for row in rows for v in row):
+            raise ValueError(f"memory holds a value beyond +-{SATURATE:g}, which no stream keeps")
+        return rows

@@ -10,6 +10,9 @@ import numpy as np
 # never saw them, and int8 inputs saturate just past the range's ends.
 RANGE_MARGIN = 0.1
 SATURATE = 1e6  # model units: a stream clamps its inputs to +-this (float32 cannot hold 1e308)
+# A sample this many half-widths from the training range is refused, not forecast: a unit or wire
+# fault, not a reading (and its square would overflow a float).
+REACH = SATURATE
 
 
 TARGETS = ("level", "change")  # the model forecasts the next sample, or its step from the last
@@ -73,10 +76,22 @@ class Normalization:
         """Model units -> model series, data units."""
         return np.asarray(y, dtype=np.float64) * self.scale + self.center
 
+    def level_range(self) -> tuple[float, float] | None:
+        """The samples' training range, data units: a level model's own; None for a change
+        model (its range is of the steps)."""
+        return None if self.lead else (self.center - self.scale, self.center + self.scale)
+
     def out_of_range(self, x: np.ndarray | float) -> np.ndarray:
         """True where a model-series value (data units: a sample, or a change model's step) lies
         beyond the training range by more than RANGE_MARGIN of its half-width."""
         return np.abs(self.apply(x)) > 1.0 + RANGE_MARGIN
+
+
+def reach(lo: float, hi: float) -> tuple[float, float]:
+    """The samples a stream takes, given the range [lo, hi] its model was trained on: those
+    within REACH half-widths of it (a constant range counts as a half-width of 1)."""
+    mid, half = (lo + hi) / 2, (hi - lo) / 2 if hi > lo else 1.0
+    return mid - REACH * half, mid + REACH * half
 
 
 def make_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

@@ -99,7 +99,15 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
     assert steps["float32"]["max_batch"] is None and files["float32"]["max_batch"] == 1
     # trained on np.sin(np.linspace(0, 100, 1000)): a period of 2 pi / (100 / 999) samples
     period = round(2 * np.pi * 999 / 100)
-    assert manifest["model"]["anomaly"] == {"threshold": THRESHOLD, "period": period}
+    anomaly = manifest["model"]["anomaly"]
+    assert {k: anomaly[k] for k in ("threshold", "period")} == {
+        "threshold": THRESHOLD,
+        "period": period,
+    }
+    # the range of the samples training saw: the sine's, up to its test part
+    values = np.load(test_artifacts / "lstm" / "windows.npz")["values"]
+    trained = values[: meta["data"]["test_start"]]
+    assert anomaly["range"] == [float(trained.min()), float(trained.max())]
     assert files["int8"]["inputs"][0]["dtype"] == "int8"
     assert files["int8"]["inputs"][0]["scale"] > 0
     assert files["float32"]["inputs"][0]["shape"] == [1, 50, 1]

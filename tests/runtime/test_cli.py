@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import signal
 import subprocess
@@ -144,31 +145,38 @@ def test_values_outside_the_training_range_are_passed_through_and_flagged(lstm_d
 
 
 @pytest.mark.parametrize("model", ["lstm", "drift"])
-def test_a_sample_past_float32_is_flagged_quietly(test_artifacts, model, capfd):
-    """1e308 and -1e308 (past what float32 holds) are out of range, nothing more: no numpy
-    warning on any file this environment runs (each streamed in this process, warnings raised as
-    errors, nothing written to stderr even by an interpreter's native code), the stream goes on;
-    the command line prints its summary and nothing else."""
+def test_a_sample_past_float32_is_refused_and_the_stream_goes_on(test_artifacts, model, capfd):
+    """1e308 and -1e308 (past what float32 holds, absurdly far from any training range) are
+    refused: Stream.push raises ValueError and the stream is as if they had not come (no numpy
+    warning on any file this environment runs, each streamed in this process with warnings
+    raised as errors, nothing written to stderr even by an interpreter's native code); the
+    command line says so in a line each and goes on."""
     folder = test_artifacts / model
-    values = [0.5] * 60 + [1e308, -1e308] + [0.5] * 60
+    values = [0.5] * 60 + [1e308, -1e308, math.nan] + [0.5] * 60
     for file, backend in runnable(folder):
         capfd.readouterr()
-        stream = Stream(load(folder / file, backend=backend))
+        stream, plain = (Stream(load(folder / file, backend=backend)) for _ in range(2))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            flagged = []
             for v in values:
-                forecast = stream.push(v)
-                flagged.append(stream.out_of_range)
-        assert flagged[60] and flagged[61] and forecast is not None, file
-        assert sum(flagged) == 2 + (model == "drift"), file  # a change model: the step back too
+                try:
+                    forecast = stream.push(v)
+                except ValueError as e:
+                    assert "absurdly far" in str(e) or "not a finite number" in str(e), file
+                    continue
+                assert forecast == plain.push(v) and stream.count == plain.count, file
+        assert forecast is not None and stream.count == 120, file
         assert capfd.readouterr().err == "", file
     text = "\n".join(map(repr, values)) + "\n"
     res = run_module("runtime", "stream", "--model", str(folder), stdin=text)
     assert res.returncode == 0, res.stderr
-    assert res.stderr.count("\n") == 1 and res.stderr.startswith("summary: 122 samples")
-    rows = parse_csv(res.stdout)
-    assert rows[60][3] and rows[61][3] and rows[-1][2] is not None
+    lines = res.stderr.splitlines()
+    said = "warning: line 61: 1e+308 is absurdly far from the model's training range"
+    assert lines[0].startswith(said) and lines[1].startswith("warning: line 62: -1e+308 is")
+    assert lines[0].endswith("a fault, not a reading; skipped")
+    assert lines[2] == "warning: line 63: 'nan' is not a finite number; skipped"
+    assert len(lines) == 4 and lines[3].startswith("summary: 120 samples read, ")
+    assert ", 3 skipped, " in lines[3]
 
 
 def test_several_columns_give_one_prediction_each(lstm_dir, samples, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,9 +97,19 @@ def test_state_survives_a_restart(lstm_dir, mode):
             assert a.residual == b.residual
     with pytest.raises(UserError, match="another model file"):
         Stream(load(lstm_dir.parent / "lstm2", FLOAT, mode=mode)).set_state(saved)
-    old = dict(saved, score=[saved["score"][0][:8]])  # the score's 8 values before the profile
-    with pytest.raises(UserError, match="saved by another version of the runtime"):
+    old = {k: v for k, v in saved.items() if k != "format"}  # as runtimes before it saved
+    with pytest.raises(UserError, match="or runtime version: start over with reset"):
         Stream(load(lstm_dir, FLOAT, mode=mode)).set_state(old)
+    for key, bad, says in (
+        ("count", "101", "count is '101', not a whole number"),
+        ("memory", [[0.0]], "memory"),
+        ("last", [float("nan")], "last[0] is nan, not a finite number"),
+        ("score", [saved["score"][0][:8]], "does not hold the"),
+    ):
+        fresh = Stream(load(lstm_dir, FLOAT, mode=mode))
+        with pytest.raises(ValueError, match=re.escape(says)):
+            fresh.set_state(dict(saved, **{key: bad}))
+        assert fresh.count == 0  # left as it was
 
 
 def test_a_step_file_is_not_a_window_file(lstm_dir):
