@@ -75,8 +75,8 @@ c-demo: ## demo: examples/c/stream.c with the generated C forecaster, the same s
 bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
 	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)
 
-serve-bench: $(DEVICE_VENV)/.stamp serve-tools ## serve through a real broker: latency, samples/s with 100 sensors -> docs/runtime.md
-	$(DEVICE_VENV)/bin/python -m bench.serve --artifacts $(ARTIFACTS) $(if $(VARIANT),--variant $(VARIANT)) --doc docs/runtime.md
+serve-bench: $(DEVICE_VENV)/.stamp serve-tools ## serve through a real broker: latency, samples/s with 100 sensors, 50 pages (COMPARE=REF: beside git REF) -> docs/runtime.md
+	$(DEVICE_VENV)/bin/python -m bench.serve --artifacts $(ARTIFACTS) $(if $(VARIANT),--variant $(VARIANT)) $(if $(COMPARE),--compare $(COMPARE)) --doc docs/runtime.md
 
 quant-table: $(VENV)/.stamp ## train + export every series (sine, sensor, weather, NAB) -> docs/export.md (10 min)
 	$(VENV)/bin/python -m export.table

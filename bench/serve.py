@@ -1,18 +1,25 @@
 """`python -m bench.serve` (make serve-bench): `serve` end to end through a real Mosquitto broker
 on this machine: the latency from publish to forecast, and the samples per second one service
-process holds with many sensors. -> the serve-bench block of docs/runtime.md."""
+process holds with many sensors, with and without live pages open. With --compare REF, the same
+measures of the service at git REF, interleaved with this tree's in one run (absolute times on a
+shared machine move between hours; their ratio measured side by side does not).
+-> the serve-bench block of docs/runtime.md."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import queue
+import re
+import selectors
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -66,14 +73,41 @@ class Client:
             out.append((arrived, json.loads(payload)))
         return out
 
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
 
-def measure(args: argparse.Namespace) -> dict:
+
+class Pages:
+    """`count` live pages' event streams, read (and dropped) by one thread."""
+
+    def __init__(self, url: str, count: int) -> None:
+        host, port = url.removeprefix("http://").strip("/").rsplit(":", 1)
+        self.selector, self.bytes, self.stop = selectors.DefaultSelector(), 0, False
+        for _ in range(count):
+            s = socket.create_connection((host, int(port)))
+            s.sendall(f"GET /events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            self.selector.register(s, selectors.EVENT_READ)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while not self.stop:
+            for key, _ in self.selector.select(0.5):
+                self.bytes += len(key.fileobj.recv(1 << 16))
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(5)
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()
+
+
+@contextmanager
+def broker() -> int:
     mosquitto = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
     if not mosquitto:
         raise UserError("needs Debian's mosquitto: make serve-tools (as root)")
-    model = load(args.artifacts, args.variant)
-    rng = np.random.default_rng(0)
-    values = (model.norm.center + model.norm.scale * 0.5 * np.sin(np.arange(10**5) / 9)).tolist()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp) / "mosquitto.conf"
@@ -82,66 +116,130 @@ def measure(args: argparse.Namespace) -> dict:
             "set_tcp_nodelay true\n"  # as on a broker set up for telemetry
             "max_queued_messages 0\n"  # a burst queues whole: mosquitto drops past 1000 by default
         )
-        broker = subprocess.Popen([mosquitto, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        cmd = [sys.executable, "-m", "runtime", "serve", "--model", str(args.artifacts)]
-        cmd += ["--mqtt", f"mqtt://127.0.0.1:{port}", "--client-id", "bench"]
-        cmd += ["--variant", args.variant] if args.variant else []
+        proc = subprocess.Popen([mosquitto, "-c", str(conf)], stderr=subprocess.DEVNULL)
         time.sleep(0.5)
-        serve = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
         try:
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def measure(args: argparse.Namespace, tree: Path, pages: int, values: list[float]) -> dict:
+    """One run of the service of the source tree `tree`: latency (without pages), then the
+    throughput with `pages` event streams open."""
+    with broker() as port:
+        cmd = [sys.executable, "-m", "runtime", "serve", "--model", str(args.artifacts.resolve())]
+        cmd += ["--mqtt", f"mqtt://127.0.0.1:{port}", "--client-id", "bench"]
+        cmd += ["--http", "127.0.0.1:0"] + (["--variant", args.variant] if args.variant else [])
+        serve = subprocess.Popen(cmd, cwd=tree, stderr=subprocess.PIPE, text=True)
+        client = open_pages = None
+        try:
+            url = None
             for line in serve.stderr:
+                url = url or (re.search(r"live page at (\S+)", line) or [None, None])[1]
                 if "connected to" in line:
                     break
+            threading.Thread(target=lambda: serve.stderr.read(), daemon=True).start()
             client = Client(port)
             time.sleep(0.3)
-            # latency: one sensor, paced, each sample's send time carried in its payload
             latencies = []
-            for v in values[: args.latency_samples]:
-                client.send("one", v)
-                time.sleep(1 / args.rate)
-            for arrived, record in client.collect(args.latency_samples, 60):
-                latencies.append(arrived - record["time"])
-            # throughput: many sensors at once, as fast as the broker takes them
+            if not pages:  # latency: one sensor, paced, each sample's send time in its payload
+                for v in values[: args.latency_samples]:
+                    client.send("one", v)
+                    time.sleep(1 / args.rate)
+                for arrived, record in client.collect(args.latency_samples, 60):
+                    latencies.append(arrived - record["time"])
+            open_pages = Pages(url, pages) if pages else None
+            time.sleep(0.3)
             n = args.sensors * args.per_sensor
+            rng = np.random.default_rng(0)
             cpu0, t0 = cpu_seconds(serve.pid), time.time()
             for i in range(args.per_sensor):
                 for s in range(args.sensors):
                     client.send(f"s{s}", values[(i + 37 * s) % len(values)] + rng.normal(0, 0.01))
-            sent = time.time()
             records = client.collect(n, 600)
             took, cpu = records[-1][0] - t0, cpu_seconds(serve.pid) - cpu0
         finally:
+            for part in (open_pages, client):
+                if part:
+                    part.close()
             serve.terminate()
             serve.wait(30)
-            broker.terminate()
-            broker.wait(10)
-    ms = np.array(latencies) * 1e3
+    ms = np.array(latencies) * 1e3 if latencies else np.array([np.nan])
     return {
-        "file": model.entry.path.name,
-        "backend": model.backend.name,
-        "latency_ms": {"median": float(np.median(ms)), "p99": float(np.percentile(ms, 99))},
-        "latency_samples": args.latency_samples,
-        "rate": args.rate,
-        "sensors": args.sensors,
-        "samples": n,
+        "median_ms": float(np.median(ms)),
+        "p99_ms": float(np.percentile(ms, 99)),
         "samples_per_s": n / took,
-        "publish_per_s": n / (sent - t0),
-        "serve_cpu_us_per_sample": cpu / n * 1e6,
+        "cpu_us": cpu / n * 1e6,
+        "page_bytes": open_pages.bytes if open_pages else 0,
     }
 
 
-def table(r: dict) -> str:
+@contextmanager
+def worktree(ref: str | None):
+    """This tree, or a checkout of `ref` beside it (removed after)."""
+    if ref is None:
+        yield REPO, "this tree"
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    if not commit:
+        raise UserError(f"--compare {ref!r} is no git revision of this repository")
+    subprocess.run(["git", "worktree", "add", "--detach", str(tmp), ref], cwd=REPO, check=True)
+    try:
+        yield tmp, commit
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tmp)], cwd=REPO, check=False)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Every measure, for this tree and (--compare) the other, runs interleaved; per measure the
+    median over --repeat runs."""
+    model = load(args.artifacts, args.variant)
+    values = (model.norm.center + model.norm.scale * 0.5 * np.sin(np.arange(10**5) / 9)).tolist()
+    result = {"file": model.entry.path.name, "backend": model.backend.name, "trees": {}}
+    with worktree(None) as here, worktree(args.compare) as other:
+        trees = [here] + ([other] if args.compare else [])
+        runs: dict[tuple[str, int], list[dict]] = {}
+        for _ in range(args.repeat):
+            for path, name in trees:
+                for pages in (0, args.pages):
+                    print(f"{name}, {pages} pages ...", file=sys.stderr, flush=True)
+                    runs.setdefault((name, pages), []).append(measure(args, path, pages, values))
+        for (name, pages), got in runs.items():
+            median = {k: float(np.median([g[k] for g in got])) for k in got[0]}
+            result["trees"].setdefault(name, {})[pages] = median
+    return result
+
+
+def table(r: dict, args: argparse.Namespace) -> str:
+    names = list(r["trees"])
+    head = "| measure | " + " | ".join(names) + (" | ratio |" if len(names) == 2 else " |")
+    rows = [
+        (f"publish -> forecast, median ({args.latency_samples:,} at {args.rate:g}/s)", 0,
+         "median_ms", "{:.2f} ms"),
+        ("publish -> forecast, p99", 0, "p99_ms", "{:.2f} ms"),
+        (f"samples per second, {args.sensors} sensors", 0, "samples_per_s", "{:,.0f}"),
+        (f"... with {args.pages} live pages open", args.pages, "samples_per_s", "{:,.0f}"),
+        ("the service's CPU per sample", 0, "cpu_us", "{:.0f} µs"),
+        (f"... with {args.pages} live pages open", args.pages, "cpu_us", "{:.0f} µs"),
+    ]  # fmt: skip
+    lines = [head, "|---" * (len(names) + 1 + (len(names) == 2)) + "|"]
+    for label, pages, key, fmt in rows:
+        cells = [fmt.format(r["trees"][n][pages][key]) for n in names]
+        if len(names) == 2:
+            a, b = (r["trees"][n][pages][key] for n in names)
+            cells.append(f"{a / b:.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return (
-        f"`serve` with {r['file']} on {r['backend']}, Mosquitto on this machine "
-        "(`make serve-bench`):\n\n"
-        "| measure | value |\n|---|---|\n"
-        f"| publish -> forecast, median ({r['latency_samples']:,} samples at "
-        f"{r['rate']:g}/s, one sensor) | {r['latency_ms']['median']:.2f} ms |\n"
-        f"| publish -> forecast, p99 | {r['latency_ms']['p99']:.2f} ms |\n"
-        f"| samples per second, {r['sensors']} sensors ({r['samples']:,} samples, QoS 1 "
-        f"in and out) | {r['samples_per_s']:,.0f} |\n"
-        f"| the service's CPU per sample | {r['serve_cpu_us_per_sample']:.0f} µs |\n"
-        f"| (the one publisher's own rate) | {r['publish_per_s']:,.0f} /s |\n"
+        f"`serve` with {r['file']} on {r['backend']}, Mosquitto on this machine, "
+        f"{args.sensors * args.per_sensor:,} samples a run (QoS 1 in and out), the median of "
+        f"{args.repeat} interleaved runs (`make serve-bench`{', at ' + args.commit}):\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
 
 
@@ -151,12 +249,17 @@ def main() -> int:
     parser.add_argument("--variant", help="the file to serve (default: serve's)")
     parser.add_argument("--sensors", type=positive(int), default=100)
     parser.add_argument("--per-sensor", type=positive(int), default=200)
+    parser.add_argument("--pages", type=positive(int), default=50, help="live pages open")
     parser.add_argument("--latency-samples", type=positive(int), default=2000)
     parser.add_argument("--rate", type=positive(float), default=200.0, help="latency: samples/s")
+    parser.add_argument("--repeat", type=positive(int), default=2, help="runs of each measure")
+    parser.add_argument("--compare", metavar="REF", help="also measure the service at git REF")
     parser.add_argument("--doc", type=Path, help="write the table into this file's block")
     args = parser.parse_args()
-    result = measure(args)
-    text = table(result)
+    args.commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    text = table(run(args), args)
     print(text)
     if args.doc:
         write_between_markers(args.doc, "serve-bench", text)

@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,14 @@ from .errors import ArgumentParser, UserError, positive, run_cli
 from .forecaster import load
 from .manifest import Entry, find_entry, read_manifest
 from .manifest import verify as check_file
+from .mqtt import MAX_PAYLOAD
 from .output import CtrlC, Output
 from .parity import Reference, check, parity_line, parse_tolerance
+from .service import MAX_SENSORS
 from .sources import EXPECTED, Sample, open_source
 from .stream import Stream
+
+TICK = 1.0  # seconds between serve's housekeeping: rate-limited log lines, history, state
 
 
 def stream(args: argparse.Namespace) -> int:
@@ -45,12 +50,15 @@ def stream(args: argparse.Namespace) -> int:
     ctrl_c = CtrlC()
     try:
         for sample in ctrl_c.samples(open_source(args, model.norm)):
-            if sample.values is None:
-                counts["skipped"] += 1
-                first_bad = first_bad or sample
-                print(f"warning: line {sample.line}: {sample.error}; skipped", file=sys.stderr)
+            try:
+                if sample.values is None:
+                    raise ValueError(sample.error)
+                pred = st.push(sample.values[0] if n == 1 else np.array(sample.values))
+            except ValueError as e:  # unreadable, or absurdly far from the range: the stream
+                counts["skipped"] += 1  # is as it was
+                first_bad = first_bad or Sample(sample.line, None, str(e))
+                print(f"warning: line {sample.line}: {e}; skipped", file=sys.stderr)
                 continue
-            pred = st.push(sample.values[0] if n == 1 else np.array(sample.values))
             preds = [None] * n if pred is None else np.atleast_1d(pred).tolist()
             residuals = [None] * n if st.residual is None else np.atleast_1d(st.residual).tolist()
             scores = [None] * n if st.score is None else np.atleast_1d(st.score).tolist()
@@ -96,7 +104,9 @@ def stream(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Forecast each sensor's samples from MQTT, publish a record per sample, keep the state,
-    serve the live page; until SIGTERM (exit 0) or Ctrl-C (130), saving the state on the way."""
+    serve the live page; until SIGTERM (exit 0) or Ctrl-C (130), saving the state on the way.
+    Exit 1 if the state could not be kept, or the MQTT side ended by itself."""
+    from . import statefile
     from .mqtt import Broker, Link, check_filter, log
     from .page import Page, address
     from .service import Service
@@ -117,16 +127,16 @@ def serve(args: argparse.Namespace) -> int:
         ) from None
     where = address(args.http) if args.http else None
     model = load(args.model, args.variant, args.mode, args.backend)
-    service = Service(model, args.threshold, args.history)
+    service = Service(model, args.threshold, args.history, args.max_sensors)
     state = Path(args.state) if args.state else None
     if state:
-        resumed = service.restore(state)
-        try:
-            service.save(state)  # a state that cannot be written is said now, not at the first save
+        resumed = statefile.restore(service, state)
+        try:  # a state that cannot be written is said now, not at the first save
+            size = statefile.save(service, state)
         except OSError as e:
             raise UserError(f"--state {state}: cannot write it ({e.strerror})") from None
-        if resumed:
-            log(f"resumed {resumed} sensors ({service.samples} samples) from {state}")
+        said = f"resumed {resumed} sensors ({service.samples} samples)" if resumed else "state"
+        log(f"{said} from {state} ({size / 1e6:.1f} MB)" if resumed else f"{said}: {state}")
     link = Link(
         broker,
         args.subscribe,
@@ -136,6 +146,7 @@ def serve(args: argparse.Namespace) -> int:
         args.field,
         args.time_field,
         (args.ca_certs, args.certfile, args.keyfile),
+        args.max_payload,
     )
     about = {
         "file": model.entry.path.name,
@@ -143,14 +154,26 @@ def serve(args: argparse.Namespace) -> int:
         "mode": model.mode,
         "window": model.window,
         "backend": model.backend.name,
+        "history": args.history,
     }
-    page = Page(service, where, about) if where else None
+    page = Page(service, where, about, args.http_token or None) if where else None
+    if page:
+        token = " (with the token: open it once as ...?token=TOKEN)" if args.http_token else ""
+        log(f"live page at {page.url}{token}")
     log(
         f"serving {about['file']} ({model.variant} {model.mode} file on {model.backend.name}) "
-        f"for {args.subscribe} on {broker}" + (f"; live page at {page.url}" if page else "")
+        f"for {args.subscribe} on {broker}"
     )
-    stop = threading.Event()
-    got: list[int] = []
+    return _serve_until_stopped(service, link, page, state, args.state_every)
+
+
+def _serve_until_stopped(service, link, page, state: Path | None, every: float) -> int:
+    """Run until a signal or the MQTT side's end; the state written when it changed (at most
+    every `every` s) and at the end; the exit code."""
+    from . import statefile
+    from .mqtt import log
+
+    stop, got = threading.Event(), []
 
     def on_signal(signum: int, frame: object) -> None:
         got.append(signum)
@@ -158,7 +181,7 @@ def serve(args: argparse.Namespace) -> int:
 
     def save() -> bool:
         try:
-            service.save(state)
+            statefile.save(service, state)
             return True
         except OSError as e:  # a full or read-only disk: the streams go on, in memory
             log(f"warning: cannot write {state} ({e.strerror}); the state is kept in memory")
@@ -167,20 +190,29 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     link.start()
-    saved = service.samples
+    saved, last = service.samples, time.monotonic()
     try:
-        while not stop.wait(args.state_every):
-            if state and service.samples != saved and save():  # nothing new, nothing written
-                saved = service.samples
+        while not stop.wait(TICK) and not link.ended.is_set():
+            link.warnings.tick()
+            service.trim()
+            due = time.monotonic() - last >= every
+            if state and due and service.samples != saved and save():  # nothing new: no write
+                saved, last = service.samples, time.monotonic()
     finally:
-        link.stop()
+        if not link.ended.is_set():
+            link.stop()
         kept = save() if state else False
         if page:
             page.stop()
+        link.warnings.close()
     log(
         f"stopped: {service.samples} samples from {len(service.streams)} sensors, "
-        f"{link.skipped} bad payloads skipped" + (f"; state saved to {state}" if kept else "")
+        f"{link.skipped} messages skipped" + (f"; state saved to {state}" if kept else "")
     )
+    if link.error is not None or (link.ended.is_set() and not got):
+        why = f"{type(link.error).__name__}: {link.error}" if link.error else "it ended"
+        log(f"error: the MQTT connection's thread stopped ({str(why)[:200]}); exit 1")
+        return 1
     if state and not kept:
         return 1
     return 130 if signal.SIGINT in got else 0
@@ -436,14 +468,36 @@ def main() -> int:
     )
     m.add_argument(
         "--http",
-        metavar="[HOST]:PORT",
-        help="serve the live page there, e.g. :8080 (every interface) or 127.0.0.1:8080",
+        metavar="[HOST:]PORT",
+        help="serve the live page: 8080 or :8080 on this machine only (loopback), "
+        "0.0.0.0:8080 on every IPv4 interface, [::]:8080 on every interface",
+    )
+    m.add_argument(
+        "--http-token",
+        default=os.environ.get("EDGE_FORECAST_HTTP_TOKEN"),
+        metavar="TOKEN",
+        help="the page and its API answer only requests that carry TOKEN (open the page "
+        "once as /?token=TOKEN; API clients send 'Authorization: Bearer TOKEN') "
+        "(default: $EDGE_FORECAST_HTTP_TOKEN)",
     )
     m.add_argument(
         "--history",
         type=positive(int),
         default=500,
         help="samples per sensor the live page shows (default: 500)",
+    )
+    m.add_argument(
+        "--max-sensors",
+        type=positive(int),
+        default=MAX_SENSORS,
+        help=f"streams kept at most; a new sensor past them is refused (default: {MAX_SENSORS:,})",
+    )
+    m.add_argument(
+        "--max-payload",
+        type=positive(int),
+        default=MAX_PAYLOAD,
+        metavar="BYTES",
+        help=f"a longer payload is refused unread (default: {MAX_PAYLOAD:,})",
     )
     m.add_argument(
         "--client-id", help="the MQTT client id, one per service (default: edge-forecast-HOSTNAME)"

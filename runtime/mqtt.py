@@ -3,23 +3,28 @@ subscribed topics, one JSON record out per sample, QoS 1 both ways.
 
 Nothing the broker delivers is lost: the client keeps one session under a fixed client id
 (clean_session off), so the broker holds the samples published while the service is down or
-reconnecting; a sample is acknowledged only once it is forecast and its record queued, and paho
-keeps queued records until they reach the broker."""
+reconnecting; a sample is acknowledged only once it is forecast and its record queued (or
+refused and logged: see Link), and paho keeps queued records until they reach the broker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .errors import UserError
+from .ratelimit import RateLimitedLog, shown
 
 PORTS = {"mqtt": 1883, "mqtts": 8883}
+MAX_PAYLOAD = 65536  # default: bytes of a message's payload (a sample is tens)
+MAX_TOPIC_BYTES = 65535  # MQTT's own limit on a topic
 RECONNECT = (1, 5)  # seconds between reconnection attempts: first, most (paho doubles in between)
 
 
@@ -84,40 +89,50 @@ def sensor_of(pattern: str, topic: str) -> str:
 
 def parse_payload(payload: bytes, field: str, time_field: str) -> tuple[float, object | None]:
     """A payload -> (value, its time or None): a bare number, or a JSON object whose `field`
-    holds the number (a number or numeric text) and `time_field`, if present, the time."""
+    holds the number (a number or numeric text) and `time_field`, if present, the time.
+    ValueError saying what is wrong with it otherwise."""
     text = payload.decode("utf-8", errors="replace").strip()
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     except ValueError:
         data = text
     stamp = None
     if isinstance(data, dict):
         if field not in data:
-            raise ValueError(f"JSON without a {field!r} field (--field names it)")
+            raise ValueError(f"JSON without a {shown(field)!r} field (--field names it)")
         data, stamp = data[field], data.get(time_field)
-    try:
-        value = float(data) if not isinstance(data, bool) else math.nan
-    except (TypeError, ValueError):
-        value = math.nan
+    value = math.nan
+    if isinstance(data, str | int | float) and not isinstance(data, bool):
+        with contextlib.suppress(ValueError, OverflowError):
+            value = float(data)
     if not math.isfinite(value):
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise ValueError(f"payload {shown!r} holds no finite number")
+        quoted = repr(text[:40]) + ("..." if len(text) > 40 else "")
+        raise ValueError(f"payload {quoted} holds no finite number")
     return value, stamp
 
 
 class Link:
-    """One paho client: subscribes, hands each sample to `handle`, publishes what it returns."""
+    """One paho client: subscribes, hands each sample to `handle`, publishes what it returns.
+
+    Every message is handled or refused, never fatal: whatever goes wrong with one (its size,
+    its payload, its sensor's name, its value, its record) is a rate-limited log line, the
+    message is counted as skipped and acknowledged (so a broker does not deliver it again), and
+    the next one is taken. If the network thread ends anyway, `ended` is set and `error` says why.
+    """
 
     def __init__(
         self,
         broker: Broker,
         subscribe: str,
         publish: str,
-        handle: Callable[[str, float, object], dict],
+        handle: Callable[[str, float, object, float], bytes],
         client_id: str,
         field: str = "value",
         time_field: str = "time",
         tls_files: tuple[str | None, str | None, str | None] = (None, None, None),
+        max_payload: int = MAX_PAYLOAD,
     ) -> None:
         try:
             import paho.mqtt.client as mqtt
@@ -127,7 +142,11 @@ class Link:
             ) from None
         self.broker, self.subscribe, self.publish = broker, subscribe, publish
         self.handle, self.field, self.time_field = handle, field, time_field
+        self.max_payload = max_payload
         self.skipped = 0
+        self.warnings = RateLimitedLog(log)
+        self.said: set[str] = set()  # the kinds of refusal said once, not again
+        self.ended, self.error = threading.Event(), None
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
         )
@@ -147,13 +166,23 @@ class Link:
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers) and start serving."""
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self.client.loop_start()
+        self.thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        """paho's network loop (what loop_start runs), here so that its end is seen."""
+        try:
+            self.client.loop_forever(retry_first_connection=True)
+        except BaseException as e:
+            self.error = e
+        finally:
+            self.ended.set()
 
     def stop(self) -> None:
         """Disconnect cleanly (the broker keeps the session and queues what comes meanwhile);
         returns once the sample in hand is published."""
         self.client.disconnect()
-        self.client.loop_stop()
+        self.thread.join(30)
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:
@@ -185,12 +214,34 @@ class Link:
             self._failing = True
 
     def _on_message(self, client, userdata, message) -> None:
-        sensor = sensor_of(self.subscribe, message.topic)
         try:
-            value, stamp = parse_payload(message.payload, self.field, self.time_field)
-        except ValueError as e:
+            topic = message.topic
+        except UnicodeDecodeError:  # a broker passes only UTF-8 topics; still, never fatal
+            topic = "(a topic that is not UTF-8)"
+        try:
+            self._take(client, topic, message.payload)
+        except Exception as e:  # one message's failure is that message's alone
             self.skipped += 1
-            log(f"warning: {message.topic}: {e}; skipped")
-            return
-        record = self.handle(sensor, value, time.time() if stamp is None else stamp)
-        client.publish(self.publish.format(sensor=sensor), json.dumps(record), qos=1)
+            kind = getattr(e, "kind", "") or topic[:200]
+            reason = str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
+            line = f"warning: {shown(topic)}: {shown(reason, 200)}; skipped"
+            if not getattr(e, "once", False):
+                self.warnings.warn(kind, line)
+            elif kind not in self.said:
+                self.said.add(kind)
+                log(line)
+
+    def _take(self, client, topic: str, payload: bytes) -> None:
+        """Parse, forecast and publish one sample; ValueError (or anything) if it cannot be."""
+        if len(payload) > self.max_payload:
+            raise ValueError(
+                f"a payload of {len(payload):,} bytes, over the {self.max_payload:,} allowed "
+                "(--max-payload)"
+            )
+        sensor = sensor_of(self.subscribe, topic)
+        out = self.publish.format(sensor=sensor)
+        if len(out.encode()) > MAX_TOPIC_BYTES:
+            raise ValueError(f"its topic to publish is over MQTT's {MAX_TOPIC_BYTES:,} bytes")
+        value, stamp = parse_payload(payload, self.field, self.time_field)
+        record = self.handle(sensor, value, stamp, time.time())
+        client.publish(out, record, qos=1)

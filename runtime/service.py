@@ -1,27 +1,93 @@
-"""The device service's core: a Stream per sensor, created on its first sample, the records they
-give, what the live page has seen, and the state file that carries them across a restart.
+"""The device service's core: a Stream per sensor, created on its first sample, the record each
+sample gives (strict JSON, made once: the same bytes go to MQTT, the pages and the state file),
+and what the live page keeps of them. Every method is safe to call from any thread.
 
-Neither MQTT nor HTTP lives here (runtime/mqtt.py, runtime/page.py); every method is safe to
-call from their threads."""
+Nothing a peer sends is trusted: a sensor's name, its time and its value are checked before any
+stream is touched, and what fails a check is Refused (a ValueError) with the reason; the sensors,
+the records kept and the record's size are bounded."""
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import json
 import math
-import os
-import queue
 import threading
-from pathlib import Path
 
-from .errors import UserError
+from . import checks
+from .feed import Feed
 from .forecaster import Forecaster, StepForecaster
 from .stream import Stream
 
-STATE_FORMAT = 1  # the state file's layout; another is refused, not guessed at
+MAX_SENSORS = 10_000  # default: streams one service keeps (a sensor past them is refused)
+MAX_NAME_BYTES = 256  # a sensor's name, UTF-8
+MAX_TIME_CHARS = 64  # a time given as text (an ISO 8601 time with nanoseconds and zone: 35)
+TIME_LIMIT = 10**20  # a time given as a number: nanoseconds since 1970 are 1.8e18
+HISTORY_BUDGET = 100_000  # records the page keeps over all sensors (about 25 MB)
+HISTORY_FLOOR = 10  # ... but at least this many per sensor
 BAND_MEMORY = 200.0  # samples over which the page's residual band forgets (1/e)
 BAND_SIGMAS = 3.0  # the band: prediction +- this many running standard deviations of residuals
+RECORD = (  # a record's fields, in order
+    "sensor",
+    "n",
+    "time",
+    "received",
+    "value",
+    "prediction",
+    "residual",
+    "score",
+    "anomaly",
+    "out_of_range",
+    "forecast",
+    "band",
+)
+
+
+class Refused(ValueError):
+    """A sample the service does not take. `kind` groups refusals whose log lines are rate-
+    limited together (default: per topic); `once`: said the first time only."""
+
+    def __init__(self, reason: str, kind: str = "", once: bool = False) -> None:
+        super().__init__(reason)
+        self.kind, self.once = kind, once
+
+
+def check_name(name: str) -> None:
+    """A sensor's name must make a valid MQTT topic level (or levels) of its own."""
+    size = len(name.encode("utf-8", errors="replace"))
+    if not name or "" in name.split("/"):
+        raise Refused("a sensor's name cannot be empty or hold an empty level")
+    if size > MAX_NAME_BYTES:
+        raise Refused(f"a sensor's name of {size:,} bytes is over the {MAX_NAME_BYTES} allowed")
+    if any(c in name for c in "+#\0"):
+        raise Refused("a sensor's name cannot hold +, # or NUL (they cannot be in a topic)")
+
+
+def check_time(value: object) -> None:
+    """A sample's time: a finite number, text of at most MAX_TIME_CHARS, or None (none given)."""
+    if value is None or (type(value) is str and len(value) <= MAX_TIME_CHARS):
+        return
+    if type(value) is float and math.isfinite(value) and abs(value) < TIME_LIMIT:
+        return
+    if type(value) is int and abs(value) < TIME_LIMIT:
+        return
+    raise Refused(
+        f"its time is not a finite number or a text of at most {MAX_TIME_CHARS} characters"
+    )
+
+
+def check_record(record: object, sensor: str) -> dict:
+    """A record read back (from a state file): its fields, types and ranges, or ValueError."""
+    r = checks.mapping(record, f"a record of {sensor!r}", RECORD)
+    if r["sensor"] != sensor or len(r) != len(RECORD):
+        raise ValueError(f"a record of {sensor!r} is another sensor's, or has other fields")
+    checks.integer(r["n"], "a record's n", lo=1)
+    check_time(r["time"])
+    checks.number(r["received"], "a record's received")
+    checks.number(r["value"], "a record's value")
+    for key in ("prediction", "residual", "forecast", "band", "score"):
+        checks.optional_number(r[key], f"a record's {key}")
+    if type(r["anomaly"]) is not bool or type(r["out_of_range"]) is not bool:
+        raise ValueError("a record's anomaly and out_of_range are not true or false")
+    return r
 
 
 class Service:
@@ -32,38 +98,49 @@ class Service:
         model: Forecaster | StepForecaster,
         threshold: float | None = None,
         history: int = 500,
+        max_sensors: int = MAX_SENSORS,
     ) -> None:
         self.model, self.threshold = model, threshold
+        self.history_size, self.max_sensors = history, max_sensors
         self.streams: dict[str, Stream] = {}
-        self.spread: dict[str, float] = {}  # running mean of residual**2, for the page's band
-        self.history: dict[str, collections.deque] = {}
-        self.history_size = history
-        self.listeners: list[queue.Queue] = []  # one per open live page
+        self.spread: dict[str, float] = {}  # running mean of (residual / scale)**2: the band
+        self.history: dict[str, collections.deque[bytes]] = {}
+        self.feed = Feed()  # every record, for the open pages
         self.samples = 0
         self.lock = threading.Lock()
 
-    def handle(self, sensor: str, value: float, time: object) -> dict:
-        """Push one sample of `sensor`; the record to publish and show.
+    def handle(self, sensor: str, value: float, time: object, received: float) -> bytes:
+        """Push one sample of `sensor`; its record as JSON, or Refused (nothing changed).
 
-        n: the sensor's sample number (1: its first); prediction: the forecast made for this
-        sample (None until a window is in); residual: value - prediction; score and anomaly:
-        runtime/anomaly.py's; forecast: the next sample's; band: the page's half-width around
-        the prediction (BAND_SIGMAS running deviations of the residuals)."""
+        n: the sensor's sample number (1: its first); time: the sample's own (None if it came
+        without); received: when the service got it (Unix seconds); prediction: the forecast
+        made for this sample (None until a window is in); residual: value - prediction; score
+        and anomaly: runtime/anomaly.py's; forecast: the next sample's; band: the page's
+        half-width around the prediction (BAND_SIGMAS running deviations of the residuals)."""
+        check_name(sensor)
+        check_time(time)
         with self.lock:
             st = self.streams.get(sensor)
             if st is None:
-                st = self.streams[sensor] = Stream(self.model, threshold=self.threshold)
+                if len(self.streams) >= self.max_sensors:
+                    raise Refused(
+                        f"a new sensor past --max-sensors ({self.max_sensors:,}); refused, as "
+                        "every new one will be (not said again)",
+                        kind="max-sensors",
+                        once=True,
+                    )
+                st = Stream(self.model, threshold=self.threshold)
             prediction = st.forecast
-            forecast = st.push(value)
-            spread = self.spread.get(sensor, math.nan)
-            if st.residual is not None:
-                r2 = st.residual * st.residual
-                spread = r2 if math.isnan(spread) else spread + (r2 - spread) / BAND_MEMORY
-                self.spread[sensor] = spread
+            try:
+                forecast = st.push(value)
+            except ValueError as e:
+                raise Refused(str(e)) from None
+            self.streams.setdefault(sensor, st)
             record = {
                 "sensor": sensor,
                 "n": st.count,
                 "time": time,
+                "received": received,
                 "value": value,
                 "prediction": prediction,
                 "residual": st.residual,
@@ -71,93 +148,52 @@ class Service:
                 "anomaly": bool(st.anomaly),
                 "out_of_range": bool(st.out_of_range),
                 "forecast": forecast,
-                "band": None if math.isnan(spread) else BAND_SIGMAS * math.sqrt(spread),
+                "band": self._band(sensor, st.residual),
             }
+            data = checks.to_json(record)
             self.samples += 1
-            seen = self.history.get(sensor)
-            if seen is None:
-                seen = self.history[sensor] = collections.deque(maxlen=self.history_size)
-            seen.append(record)
-            for listener in self.listeners:
-                # a page that stopped reading misses samples; nothing waits for it
-                with contextlib.suppress(queue.Full):
-                    listener.put_nowait(record)
-            return record
+            self._keep(sensor, data)
+            self.feed.append(data)
+            return data
 
-    def recent(self) -> dict[str, list[dict]]:
-        """Per sensor, its last `history` records, oldest first."""
-        with self.lock:
-            return {name: list(records) for name, records in sorted(self.history.items())}
+    def _band(self, sensor: str, residual: float | None) -> float | None:
+        """BAND_SIGMAS running deviations of the sensor's residuals (model units inside: the
+        square of a residual in data units could overflow)."""
+        spread = self.spread.get(sensor)
+        if residual is not None:
+            r2 = (residual / self.model.norm.scale) ** 2
+            spread = r2 if spread is None else spread + (r2 - spread) / BAND_MEMORY
+            self.spread[sensor] = spread
+        return None if spread is None else BAND_SIGMAS * math.sqrt(spread) * self.model.norm.scale
 
-    def listen(self) -> queue.Queue:
-        """A queue that receives every record from now on (close it with `unlisten`)."""
-        q: queue.Queue = queue.Queue(maxsize=10_000)
-        with self.lock:
-            self.listeners.append(q)
-        return q
+    def _keep(self, sensor: str, record: bytes) -> None:
+        kept = self.history.get(sensor)
+        if kept is None:
+            kept = self.history[sensor] = collections.deque(maxlen=self.history_size)
+        kept.append(record)
+        cap = self.history_cap()
+        while len(kept) > cap:
+            kept.popleft()
 
-    def unlisten(self, q: queue.Queue) -> None:
-        with self.lock:
-            self.listeners.remove(q)
+    def history_cap(self) -> int:
+        """Records kept per sensor: --history, less when many sensors would pass the budget."""
+        share = HISTORY_BUDGET // max(1, len(self.history))
+        return min(self.history_size, max(HISTORY_FLOOR, share))
 
-    def save(self, path: Path) -> None:
-        """Write every stream's state to `path` atomically: a crash leaves the old file or the
-        new one, never half of one."""
+    def trim(self) -> None:
+        """Hold every sensor's history to the cap (those that sent nothing since it fell)."""
         with self.lock:
-            state = {
-                "format": STATE_FORMAT,
-                "file": self.model.entry.path.name,
-                "file_sha256": self.model.entry.info["sha256"],
-                "samples": self.samples,
-                "sensors": {
-                    name: {"stream": st.get_state(), "spread": self.spread.get(name)}
-                    for name, st in self.streams.items()
-                },
-            }
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w") as f:
-            json.dump(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            cap = self.history_cap()
+            for kept in self.history.values():
+                while len(kept) > cap:
+                    kept.popleft()
 
-    def restore(self, path: Path) -> int:
-        """Resume every stream saved in `path` (a missing file: nothing to resume); the number
-        of sensors resumed. A file of another model or format is refused, not half-used."""
-        try:
-            state = json.loads(path.read_text())
-        except FileNotFoundError:
-            return 0
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(
-                f"{path} is not a state file ({e}): move it away, or give --state another path"
-            ) from None
-        sha = self.model.entry.info["sha256"]
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise UserError(
-                f"{path} is not a state file of this runtime (format {STATE_FORMAT}): move it "
-                "away, or give --state another path"
-            )
-        if state.get("file_sha256") != sha:
-            raise UserError(
-                f"{path} holds the state of another model ({state.get('file')}, sha256 "
-                f"{str(state.get('file_sha256'))[:12]}...), not of {self.model.entry.path.name} "
-                f"(sha256 {sha[:12]}...): move it away to start afresh, or serve that model"
-            )
-        streams, spread = {}, {}
-        try:  # every stream first: a file broken half way resumes nothing
-            for name, saved in state["sensors"].items():
-                streams[name] = Stream(self.model, threshold=self.threshold)
-                streams[name].set_state(saved["stream"])
-                if saved.get("spread") is not None:
-                    spread[name] = float(saved["spread"])
-            samples = int(state.get("samples", 0))
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-            raise UserError(
-                f"{path} is damaged ({type(e).__name__}: {e}): move it away to start afresh"
-            ) from None
+    def recent(self) -> bytes:
+        """Per sensor its kept records, oldest first: [{"name": ..., "records": [...]}, ...]."""
         with self.lock:
-            self.streams |= streams
-            self.spread |= spread
-            self.samples = samples
-        return len(streams)
+            held = [(name, list(kept)) for name, kept in sorted(self.history.items())]
+        parts = [
+            b'{"name":' + checks.to_json(name) + b',"records":[' + b",".join(kept) + b"]}"
+            for name, kept in held
+        ]
+        return b"[" + b",".join(parts) + b"]"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
+import queue
 import shutil
 import socket
 import subprocess
@@ -20,6 +22,66 @@ from tests.conftest import REPO, RUNTIME
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def strict(text: bytes | str) -> object:
+    """JSON as RFC 8259 has it: NaN, Infinity and numbers past a float's range are errors."""
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} in JSON")
+
+    def finite(token: str) -> float:
+        assert math.isfinite(float(token)), f"{token} overflows"
+        return float(token)
+
+    return json.loads(text, parse_constant=refuse, parse_float=finite)
+
+
+class Peer:
+    """A paho client: publishes anything, and collects every record the service sends, each
+    parsed strictly."""
+
+    def __init__(self, url: str) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.records: queue.Queue = queue.Queue()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.max_queued_messages_set(0)
+        self.client.max_inflight_messages_set(1000)
+        self.subscribed = False
+        self.client.on_connect = lambda c, *_: c.subscribe("forecasts/#", qos=1)
+        self.client.on_subscribe = lambda *_: setattr(self, "subscribed", True)
+        self.client.on_message = lambda c, u, m: self.records.put((m.topic, strict(m.payload)))
+        host, port = url.removeprefix("mqtt://").split(":")
+        self.client.connect(host, int(port))
+        self.client.loop_start()
+        wait_until(lambda: self.subscribed, 10, "the test's subscription")
+
+    def send(self, topic: str, payload: bytes | str) -> None:
+        self.client.publish(topic, payload, qos=1).wait_for_publish(30)
+
+    def send_many(self, messages: list[tuple[str, bytes | str]]) -> None:
+        sent = [self.client.publish(t, p, qos=1) for t, p in messages]
+        for info in sent:
+            info.wait_for_publish(60)
+
+    def next_record(self, sensor: str, timeout: float = 30) -> dict:
+        """The next record of `sensor` (others that come first are checked, then dropped)."""
+
+        def found() -> dict | None:
+            while True:
+                try:
+                    _, record = self.records.get(timeout=0.2)
+                except queue.Empty:
+                    return None
+                if record["sensor"] == sensor:
+                    return record
+
+        return wait_until(found, timeout, f"a record of {sensor}")
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 def free_port() -> int:
