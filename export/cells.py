@@ -141,14 +141,19 @@ def fused_cell(
     return cell
 
 
-def fused_clone(model: keras.Model, rnn_layers: list) -> keras.Model:
-    """The window model rebuilt from fused cells: a window in, the next sample out."""
+def fused_clone(
+    model: keras.Model, rnn_layers: list, two_pass: bool = False, batch1: bool = False
+) -> keras.Model:
+    """The window model rebuilt from fused cells (two_pass: the two-pass cells): a window in,
+    the next sample out; batch1: its input fixed to batch 1."""
     window = model.input_shape[1]
-    x = inputs = keras.Input(shape=(window, 1), name="window")
+    batch = (1, window, 1) if batch1 else (None, window, 1)
+    x = inputs = keras.Input(batch_shape=batch, name="window")
     size = 1
     for i, layer in enumerate(rnn_layers):
         last = i == len(rnn_layers) - 1
-        x = keras.layers.RNN(fused_cell(layer, size, f"cell_{i}"), return_sequences=not last)(x)
+        cell = fused_cell(layer, size, f"cell_{i}", two_pass, below=i > 0)
+        x = keras.layers.RNN(cell, return_sequences=not last)(x)
         size = layer.units
     head = model.layers[-1]
     dense = keras.layers.Dense.from_config(head.get_config())

@@ -50,7 +50,7 @@ def convert_to(
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
     if recipe in (GPTQ, TWO_PASS):  # weights rounded here: the converter stores them as they are
-        gptq_onto_grid(model, train, "float16" if variant.quant == "float16" else "int8")
+        gptq_onto_grid(model, train, GRIDS[variant.format, variant.quant])
     if variant.mode == "step":
         # Long streams for the states deep in a stream; stressed windows, each from a zero
         # state, for those the gate's stress set reaches (EC2: |c| 2.3 there, 1.4 in streams).
@@ -65,6 +65,8 @@ def convert_to(
         keras_model, model = model, step.step_model(model, fused, recipe == TWO_PASS)
     else:
         calib = windows["calib_x"].astype(np.float32)
+        if recipe == TWO_PASS:  # its products as the step file's two-pass cells make them
+            model = cells.fused_clone(model, step.rnn_layers(model), two_pass=True, batch1=True)
         if variant.quant == "int8":
             window = calib.shape[1]
             ends = np.linspace(window, len(train) - 1, len(calib)).astype(int)
@@ -75,7 +77,7 @@ def convert_to(
             return
         if variant.name.endswith("_unrolled"):
             model = tflite.unrolled_clone(model)
-        elif variant.format == "tflite":
+        elif variant.format == "tflite" and recipe != TWO_PASS:
             model = tflite.batch1_clone(model)
         representative = lambda: ([w[None]] for w in calib)  # noqa: E731
     if variant.format == "tflite":
@@ -97,10 +99,20 @@ def convert_to(
             onnx.quantize_weights(src, out)
 
 
+# The grid each format's converter stores a quantization's weights on (gptq_onto_grid)
+GRIDS = {
+    ("tflite", "float16"): "float16",
+    ("tflite", "dynamic_int8"): "int8",
+    ("onnx", "onnx_dynamic_int8"): "int8 columns",
+}
+ONNX_MIN_ELEMENTS = 64  # export/onnx.py leaves smaller weights in float
+
+
 def gptq_onto_grid(model: keras.Model, train: np.ndarray, precision: str) -> None:
     """Round the weights a file stores in `precision` by GPTQ on the states the training series
     drives them with, so the converter stores them as they are: int8, those a dynamic-range file
-    quantizes (INT8_MIN_ELEMENTS or more) on its grid (max |w| / 127 per tensor); float16, every
+    quantizes (INT8_MIN_ELEMENTS or more) on its grid (max |w| / 127 per tensor); int8 columns,
+    those the ONNX file quantizes, on its grid (max |w| / 127 per output column); float16, every
     matrix whose inputs are states (the recurrent kernels, the kernels above, the head)."""
     named = zip(step.state_names(model), step.stream_states(model, train), strict=True)
     h = [s for name, s in named if name.startswith("h")]
@@ -120,14 +132,20 @@ def _on_grid(w: np.ndarray, inputs: np.ndarray | None, precision: str) -> np.nda
     """w rounded by GPTQ: to float16 values, or onto its per-tensor int8 grid with its largest
     element kept at 127 steps (the converter's step); w itself where nothing multiplies states
     or the converter leaves it in float."""
-    if inputs is None or (precision == "int8" and w.size < INT8_MIN_ELEMENTS):
+    smallest = {"int8": INT8_MIN_ELEMENTS, "int8 columns": ONNX_MIN_ELEMENTS}.get(precision, 0)
+    if inputs is None or w.size < smallest:
         return w
     if precision == "float16":
         return rounding.gptq_float16(w, inputs)
-    scale = rounding.scales(w, per_column=False)
+    columns = precision == "int8 columns"
+    scale = rounding.scales(w, per_column=columns)
     q = rounding.gptq(w, scale, inputs)
-    top = np.unravel_index(np.argmax(np.abs(w)), w.shape)
-    q[top] = 127 * np.sign(w[top])
+    if columns:  # each column's largest element keeps 127 steps: the converter's scale
+        top = np.argmax(np.abs(w), axis=0)
+        q[top, np.arange(w.shape[1])] = 127 * np.sign(w[top, np.arange(w.shape[1])])
+    else:
+        top = np.unravel_index(np.argmax(np.abs(w)), w.shape)
+        q[top] = 127 * np.sign(w[top])
     return (q * scale).astype(np.float32)
 
 

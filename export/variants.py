@@ -22,9 +22,14 @@ class Variant:
     fixed_range: bool = False
     # int8 weights with 8- or 16-bit activations (TFLite's "16x8" mode; full int8 only)
     activation_bits: int = 8
-    # Ways to make the file, tried in turn until one holds the bound on the test inputs and the
-    # stress set (export/pipeline.py); the first is the default. Empty: one way only.
-    recipes: tuple[str, ...] = ()
+    # The kernel family (FAMILIES): its recipes are this file's
+    family: str = "float32"
+
+    @property
+    def recipes(self) -> tuple[str, ...]:
+        """Ways to make the file, tried in turn until one holds the bound on the test inputs
+        and the stress set (export/pipeline.py); the first is the default. Empty: one way."""
+        return FAMILIES[self.family]
 
     @property
     def quant(self) -> str:
@@ -62,6 +67,29 @@ TWO_PASS = "GPTQ, each state multiplied twice: as it is, then its int8 rounding 
 FUSED = "fused cells"
 KERAS_CELLS = "Keras's cells"
 
+# The recipes of each kernel family, in the order they are tried: cheapest first. Making the
+# window dynamic-range file of a 10,451-parameter LSTM took 1.8-1.9 s rounded to nearest, 2.3-2.6
+# s by GPTQ (the training stream's states, a solve per matrix), 2.4-2.9 s in two passes (GPTQ and
+# a graph with twice the products), each measured twice in one converter process. A recipe found
+# for one file is added here, to its family, so that every file of the family is offered it.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "float32": (),
+    # float16 weights, float arithmetic
+    "float16": (NEAREST, GPTQ),
+    # int8 weights; the kernel rounds its float input to int8 at each call (TFLite dynamic range)
+    "dynamic range": (NEAREST, GPTQ, TWO_PASS),
+    # int8 weights, one scale per output column, float arithmetic (ONNX, the C int8 source)
+    "int8 weights": (NEAREST, GPTQ),
+    # int8 weights, int16 fixed-point activations and state, integer arithmetic (the C source)
+    "integer C": (NEAREST, GPTQ),
+    # TFLite full integer: a window file's activations are 8 bits where they hold on training
+    # windows, 16 where not, from the closer of Keras's and fused cells; a step file's state
+    # needs 16 bits (with 8, a stream's state lost 0.06-0.22 on real series), so its ladder is
+    # the cells alone
+    "full integer window": (AUTO_BITS, WIDE_RANGE, WIDE),
+    "full integer step": (FUSED, KERAS_CELLS),
+}
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("float32", "window", "tflite", "model_float32.tflite", 1e-5, "TFLite float32"),
     Variant(
@@ -81,7 +109,7 @@ VARIANTS: tuple[Variant, ...] = (
         "model_float16.tflite",
         1e-3,
         "TFLite float16 weights",
-        recipes=(NEAREST, GPTQ),
+        family="float16",
     ),
     Variant(
         "dynamic_int8",
@@ -90,7 +118,7 @@ VARIANTS: tuple[Variant, ...] = (
         "model_dynamic_int8.tflite",
         1e-2,
         f"TFLite {_DYN}",
-        recipes=(NEAREST, GPTQ),
+        family="dynamic range",
     ),
     Variant(
         "int8",
@@ -100,7 +128,7 @@ VARIANTS: tuple[Variant, ...] = (
         5e-2,
         f"TFLite {_INT8}",
         fixed_range=True,
-        recipes=(AUTO_BITS, WIDE_RANGE, WIDE),
+        family="full integer window",
     ),
     Variant("onnx", "window", "onnx", "model.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
     Variant(
@@ -111,6 +139,7 @@ VARIANTS: tuple[Variant, ...] = (
         1e-2,
         "ONNX int8 weights (one scale per channel, DequantizeLinear), float arithmetic",
         None,
+        family="int8 weights",
     ),
     Variant("float32", "step", "tflite", "step_float32.tflite", 1e-5, "TFLite float32", None),
     Variant(
@@ -121,7 +150,7 @@ VARIANTS: tuple[Variant, ...] = (
         1e-3,
         "TFLite float16",
         None,
-        recipes=(NEAREST, GPTQ),
+        family="float16",
     ),
     Variant(
         "dynamic_int8",
@@ -131,7 +160,7 @@ VARIANTS: tuple[Variant, ...] = (
         1e-2,
         f"TFLite {_DYN}",
         None,
-        recipes=(NEAREST, GPTQ, TWO_PASS),
+        family="dynamic range",
     ),
     Variant(
         "int8",
@@ -144,7 +173,7 @@ VARIANTS: tuple[Variant, ...] = (
         None,
         fixed_range=True,
         activation_bits=16,
-        recipes=(FUSED, KERAS_CELLS),
+        family="full integer step",
     ),
     Variant("onnx", "step", "onnx", "step.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
     Variant("numpy", "window", "numpy", "model_numpy.npz", 1e-5, _NUMPY, None),
@@ -166,7 +195,7 @@ VARIANTS: tuple[Variant, ...] = (
         1e-2,
         _C.format("int8 weights, one scale per output column, float arithmetic"),
         None,
-        recipes=(NEAREST, GPTQ),
+        family="int8 weights",
     ),
     Variant(
         "c_integer",
@@ -178,7 +207,7 @@ VARIANTS: tuple[Variant, ...] = (
         "int16 fixed-point activations and state, int32 sums, a sigmoid table; no float "
         "anywhere, nothing beyond <stdint.h>; held to the full-integer files' bound",
         None,
-        recipes=(NEAREST, GPTQ),
+        family="integer C",
     ),
 )
 BY_KEY = {v.key: v for v in VARIANTS}
