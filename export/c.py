@@ -249,8 +249,9 @@ int ef_push(ef_stream *s, float sample, float *forecast) {{
         s->score = score(s, sample, fabsf(sample - s->forecast) / SCALE);
         s->anomaly = s->score >= EF_ANOMALY_THRESHOLD;
     }}
-    if (s->count == 1 || sample < s->lo) s->lo = sample;
-    if (s->count == 1 || sample > s->hi) s->hi = sample;
+    int first = !EF_TRAINED_RANGE && s->count == 1; /* no range known: it starts here */
+    if (first || sample < s->lo) s->lo = sample;
+    if (first || sample > s->hi) s->hi = sample;
     profile_push(s, sample);{first}
     float x = {push_input};
     s->previous = sample;

@@ -13,6 +13,8 @@ def defines(anomaly: dict) -> str:
     p = ScoreParams()
     threshold_c = float_literal(anomaly["threshold"])
     period = int(anomaly.get("period", 0))
+    lo, hi = anomaly.get("range", (0.0, 0.0))
+    known = int("range" in anomaly)
     return f"""\
 /* The anomaly score (runtime/anomaly.py): the tail probability of the short running mean of
  * |residual| / scale under its long running mean and variance, log-scaled to [0, 1] (and of the
@@ -30,7 +32,12 @@ def defines(anomaly: dict) -> str:
 #define EF_SCORE_QUIET {p.quiet} /* samples scoring 0 after a score of EF_SCORE_QUIET_FROM */
 #define EF_SCORE_QUIET_FROM {float_literal(p.quiet_from)}
 #define EF_SCORE_FATIGUE {float_literal(p.fatigue)} /* each alarm lowers later tail scores so */
-#define EF_SCORE_FATIGUE_MEMORY {float_literal(p.fatigue_memory)} /* samples it fades over */"""
+#define EF_SCORE_FATIGUE_MEMORY {float_literal(p.fatigue_memory)} /* samples it fades over */
+/* The samples' range in training: a new stream starts from it (a sample within it is no
+ * novelty); 0: unknown, the range starts at the first sample. */
+#define EF_TRAINED_RANGE {known}
+#define EF_TRAINED_LO {float_literal(lo)}
+#define EF_TRAINED_HI {float_literal(hi)}"""
 
 
 TAIL_STRUCT = """\
@@ -45,6 +52,10 @@ typedef struct {
 SCORE_FUNCTIONS = """\
 static void score_reset(ef_stream *s) {
     s->alarms = s->lo = s->hi = s->score = 0.0f;
+#if EF_TRAINED_RANGE
+    s->lo = EF_TRAINED_LO;
+    s->hi = EF_TRAINED_HI;
+#endif
     s->residual.short_mean = s->residual.mean = s->residual.var = 0.0f;
     s->season = s->residual;
     s->residual.count = s->season.count = s->quiet = 0;

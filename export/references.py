@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.anomaly import THRESHOLD, seasonal_period
+from runtime.anomaly import THRESHOLD, cycle
 from runtime.errors import UserError
 from runtime.parity import Reference
 from runtime.windows import Normalization
@@ -80,12 +80,16 @@ class References:
 
 
 def anomaly_settings(windows: dict, window: int, trained: int) -> dict:
-    """What the anomaly score starts from: its threshold, the series' period, and the range of
-    the samples training saw (the first `trained` of them, data units)."""
+    """What the anomaly score starts from: its threshold, the series' period where the model's
+    window cannot hold it (a cycle it holds is kept apart, for the report: the score needs no
+    profile of it), and the range of the samples training saw (the first `trained`)."""
     settings = {"threshold": THRESHOLD, "period": 0}
     if "values" in windows:
-        seen = windows["values"][:trained]
-        settings["period"] = seasonal_period(windows["values"], window)
+        values = windows["values"]
+        found = cycle(values) if len(values) >= 3 * (window + 1) else 0
+        settings["period"] = found if found > window else 0
+        settings["cycle"] = found if 0 < found <= window else 0
+        seen = values[:trained]
         settings["range"] = [float(seen.min()), float(seen.max())]
     return settings
 

@@ -170,7 +170,7 @@ def _markdown(data: dict) -> str:
     lines += [
         "",
         f"Anomaly: a score from {a['threshold']:.3g} on; "
-        + (f"a period of {a['period']} samples" if a.get("period") else "no period found")
+        + _period_text(a, data["window"])
         + " (runtime/anomaly.py: "
         + ", ".join(f"{k} {v:g}" for k, v in ScoreParams().to_dict().items())
         + ").",
@@ -179,6 +179,21 @@ def _markdown(data: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _period_text(a: dict, window: int) -> str:
+    """What the score makes of the series' cycle, in words."""
+    if a.get("period"):
+        return (
+            f"a period of {a['period']} samples, longer than the window of {window}: the score "
+            "keeps a running profile of it"
+        )
+    if a.get("cycle"):
+        return (
+            f"the cycle of {a['cycle']} samples is inside the window of {window}: the "
+            "forecaster sees it, so the score keeps no profile of it"
+        )
+    return "no period found"
 
 
 def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> None:

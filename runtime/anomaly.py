@@ -9,8 +9,8 @@ Per sample, online and O(1), in [0, 1]:
   training samples, exported in the manifest), the same tail of the sample's distance from a
   running profile of the period (what the series did at this phase, mean of past periods), and
   the higher of the two tails: the forecaster cannot see a day it was not shown;
-- a sample beyond the range of every sample before it by more than `novelty` of that range
-  scores 1 (a level the sensor never reached);
+- a sample beyond the range of every sample before it (and of those training saw, exported in
+  the manifest) by more than `novelty` of that range scores 1 (a level the sensor never reached);
 - each alarm (a score of `quiet_from` or more) lowers the tail scores that follow by `fatigue`
   (asks for a tail `10**(fatigue * log_range)` times smaller), fading over `fatigue_memory`
   samples: a series that keeps surprising its model alarms less often, a new extreme still scores 1;
@@ -60,11 +60,20 @@ SEASON_MULTIPLE = 0.05  # a peak this close to the highest is the period (not it
 
 
 def seasonal_period(values: np.ndarray, window: int) -> int:
-    """The series' period in samples if longer than `window` (shorter ones the model sees), else
-    0: the shortest lag (at most half the samples) whose autocorrelation peaks at least
-    SEASON_CORRELATION, after a dip, and within SEASON_MULTIPLE of the highest such peak."""
+    """The series' period in samples if longer than `window` (shorter ones the model sees),
+    else 0."""
+    if len(values) < 3 * (window + 1):
+        return 0
+    period = cycle(values)
+    return period if period > window else 0
+
+
+def cycle(values: np.ndarray) -> int:
+    """The series' period in samples (0: none): the shortest lag (at most half the samples)
+    whose autocorrelation peaks at least SEASON_CORRELATION, after a dip, and within
+    SEASON_MULTIPLE of the highest such peak."""
     x = np.asarray(values, np.float64)
-    if len(x) < 3 * (window + 1):
+    if len(x) < 8:
         return 0
     lags = np.arange(1, len(x) // 2 + 1)
     acf = _autocorrelation(x, lags)
@@ -78,8 +87,7 @@ def seasonal_period(values: np.ndarray, window: int) -> int:
     if not peaks:
         return 0
     highest = max(c for c, _ in peaks)
-    period = min(lag for c, lag in peaks if c >= highest - SEASON_MULTIPLE)
-    return period if period > window else 0
+    return min(lag for c, lag in peaks if c >= highest - SEASON_MULTIPLE)
 
 
 def _autocorrelation(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -140,18 +148,27 @@ class _Tail:
 
 class AnomalyScore:
     """The running score of one sensor (ef_push's `score` in the C files): `period` is the
-    manifest's seasonal period (0: none), `scale` the model's, for the seasonal distances."""
+    manifest's seasonal period (0: none), `scale` the model's, for the seasonal distances;
+    `trained` the samples' range in training (the manifest's): the range a new score starts
+    from, so that a sample within it is no novelty (None: the range starts at the first)."""
 
-    def __init__(self, params: ScoreParams | None = None, period: int = 0, scale: float = 1.0):
+    def __init__(
+        self,
+        params: ScoreParams | None = None,
+        period: int = 0,
+        scale: float = 1.0,
+        trained: tuple[float, float] | None = None,
+    ):
         self.p = params or ScoreParams()
-        self.period, self.scale = period, scale
+        self.period, self.scale, self.trained = period, scale, trained
         self.reset()
 
     def reset(self) -> None:
-        """Forget every sample."""
+        """Forget every sample (not the training range)."""
         self.hold = self.seen = 0
         self.alarms = 0.0
-        self.lo = self.hi = math.nan  # the range of the samples seen
+        # the range of the samples seen (NaN: none yet)
+        self.lo, self.hi = self.trained if self.trained else (math.nan, math.nan)
         self.residual, self.season = _Tail(self.p), _Tail(self.p)
         self.profile = [0.0] * self.period  # per phase of the period: the samples' running mean
 

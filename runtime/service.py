@@ -106,6 +106,7 @@ class Service:
         self.spread: dict[str, float] = {}  # running mean of (residual / scale)**2: the band
         self.history: dict[str, collections.deque[bytes]] = {}
         self.feed = Feed()  # every record, for the open pages
+        self.cap = history  # records kept per sensor (history_cap(), updated as sensors come)
         self.samples = 0
         self.lock = threading.Lock()
 
@@ -117,11 +118,11 @@ class Service:
         made for this sample (None until a window is in); residual: value - prediction; score
         and anomaly: runtime/anomaly.py's; forecast: the next sample's; band: the page's
         half-width around the prediction (BAND_SIGMAS running deviations of the residuals)."""
-        check_name(sensor)
         check_time(time)
         with self.lock:
             st = self.streams.get(sensor)
             if st is None:
+                check_name(sensor)  # a sensor with a stream had its name checked
                 if len(self.streams) >= self.max_sensors:
                     raise Refused(
                         f"a new sensor past --max-sensors ({self.max_sensors:,}); refused, as "
@@ -170,9 +171,9 @@ class Service:
         kept = self.history.get(sensor)
         if kept is None:
             kept = self.history[sensor] = collections.deque(maxlen=self.history_size)
+            self.cap = self.history_cap()
         kept.append(record)
-        cap = self.history_cap()
-        while len(kept) > cap:
+        while len(kept) > self.cap:
             kept.popleft()
 
     def history_cap(self) -> int:
@@ -183,9 +184,9 @@ class Service:
     def trim(self) -> None:
         """Hold every sensor's history to the cap (those that sent nothing since it fell)."""
         with self.lock:
-            cap = self.history_cap()
+            self.cap = self.history_cap()
             for kept in self.history.values():
-                while len(kept) > cap:
+                while len(kept) > self.cap:
                     kept.popleft()
 
     def recent(self) -> bytes:

@@ -36,13 +36,14 @@ class Stream:
         self.sensors = sensors
         self.threshold = threshold if threshold is not None else model.anomaly_threshold
         self._center, self._scale = model.norm.center, model.norm.scale
+        known = model.level_range
         self._scores = [
-            AnomalyScore(period=model.anomaly_period, scale=self._scale) for _ in range(sensors)
+            AnomalyScore(period=model.anomaly_period, scale=self._scale, trained=known)
+            for _ in range(sensors)
         ]
         self._lead = model.norm.lead
         self._step = isinstance(model, StepForecaster)
         self._buf = WindowBuffer(model.window, sensors)
-        known = model.level_range
         self._lo, self._hi = reach(*known) if known else (-sys.float_info.max, sys.float_info.max)
         self.reset()
 
@@ -185,7 +186,7 @@ class Stream:
         saved = state["score"]
         if not isinstance(saved, list) or len(saved) != self.sensors:
             raise ValueError(f"score holds no state for each of the {self.sensors} sensors")
-        scores = [AnomalyScore(s.p, s.period, s.scale) for s in self._scores]
+        scores = [AnomalyScore(s.p, s.period, s.scale, s.trained) for s in self._scores]
         for i, (score, part) in enumerate(zip(scores, saved, strict=True)):
             score.set_state(part, f"score[{i}]")
         self.reset()  # every value checked: now it can be taken
