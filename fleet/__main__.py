@@ -9,6 +9,7 @@ from pathlib import Path
 from runtime.errors import ArgumentParser, UserError, run_cli
 from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
+from training.files import write_between_markers
 
 from .inputs import PER_SERIES, find_series
 from .run import Settings, run_fleet
@@ -55,6 +56,8 @@ def main() -> int:
     parser.add_argument("--variants", help="passed to export: comma-separated quantizations")
     parser.add_argument("--modes", help="passed to export: window, step or both")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--doc", type=Path, help="also write fleet.md into this file's block")
+    parser.add_argument("--block", default="fleet", help="the block's name (default: fleet)")
     add_dataclass_options(parser, TrainConfig, skip=PER_SERIES)
     args = parser.parse_args()
     if args.workers < 1:
@@ -77,6 +80,8 @@ def main() -> int:
         args.scheduler,
         progress=not args.no_progress,
     )
+    if args.doc:
+        write_between_markers(args.doc, args.block, (args.out / "fleet.md").read_text())
     failed = [r for r in rows if r["error"]]
     missed = [r for r in rows if not r["error"] and r["held"] < len(r["files"])]
     print(
