@@ -71,7 +71,9 @@ def tune_for_streaming(
 
     seq.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
     before = best = val_mse()
-    say(f"stream tuning for the step files: validation stream MSE {before:.3e} before")
+    say(
+        f"stream tuning for the step files: validation stream MSE {before:.3e} before (model units)"
+    )
     best_weights, best_epoch = None, 0
     for epoch in range(1, cfg.stream_epochs + 1):
         seq.fit(x, y, sample_weight=weight, batch_size=cfg.batch_size, epochs=1, verbose=0)

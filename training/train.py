@@ -44,7 +44,7 @@ class EpochLine(keras.callbacks.Callback):
         val = f"  val_loss {logs['val_loss']:.3e}" if "val_loss" in logs else ""
         self.say(
             f"epoch {epoch + 1:>3}/{self.epochs}  loss {logs.get('loss', 0):.3e}{val}"
-            f"  {time.perf_counter() - self.t0:5.1f}s"
+            f" (MSE, model units)  {time.perf_counter() - self.t0:5.1f}s"
         )
 
 
