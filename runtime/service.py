@@ -161,9 +161,9 @@ class Service:
         """BAND_SIGMAS running deviations of the sensor's residuals (model units inside: the
         square of a residual in data units could overflow)."""
         spread = self.spread.get(sensor)
-        if residual is not None:
-            r2 = (residual / self.model.norm.scale) ** 2
-            spread = r2 if spread is None else spread + (r2 - spread) / BAND_MEMORY
+        r = None if residual is None else residual / self.model.norm.scale
+        if r is not None and math.isfinite(r * r):  # not a residual past a float's square
+            spread = r * r if spread is None else spread + (r * r - spread) / BAND_MEMORY
             self.spread[sensor] = spread
         return None if spread is None else BAND_SIGMAS * math.sqrt(spread) * self.model.norm.scale
 
