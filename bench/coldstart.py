@@ -32,9 +32,9 @@ def main() -> None:
     if kind == "runtime":
         import numpy as np
 
-        from runtime import load
+        from runtime import open_model
 
-        model = load(folder / sys.argv[3])
+        model = open_model(folder / sys.argv[3])
         x = np.zeros((1, model.window, 1))
         y = (
             model.predict_model_units(x)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.errors import ArgumentParser, UserError, positive, run_cli
-from runtime.forecaster import load
+from runtime.forecaster import open_model
 from training.files import write_between_markers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -198,7 +198,7 @@ def worktree(ref: str | None):
 def run(args: argparse.Namespace) -> dict:
     """Every measure, for this tree and (--compare) the other, runs interleaved; per measure the
     median over --repeat runs."""
-    model = load(args.artifacts, args.variant)
+    model = open_model(args.artifacts, args.variant)
     values = (model.norm.center + model.norm.scale * 0.5 * np.sin(np.arange(10**5) / 9)).tolist()
     result = {"file": model.entry.path.name, "backend": model.backend.name, "trees": {}}
     with worktree(None) as here, worktree(args.compare) as other:

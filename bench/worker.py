@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime import Stream, load
+from runtime import Stream, open_model
 from runtime.backends import version_of
 from runtime.manifest import read_manifest
 
@@ -51,7 +51,7 @@ def stats_us(seconds: np.ndarray) -> dict:
 
 def measure_file(folder: Path, info: dict, backend: str, quick: bool) -> dict:
     """Per-sample streaming cost, batch-1 latency and throughput against sensors per invoke."""
-    model = load(folder / info["file"], backend=backend)
+    model = open_model(folder / info["file"], backend=backend)
     saved = np.load(folder / "windows.npz")
     # the samples in data units (a change model's series holds their steps)
     series = saved["values"] if "values" in saved else model.norm.invert(saved["series"])

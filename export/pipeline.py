@@ -10,7 +10,7 @@ import numpy as np
 
 from runtime.backends import default_backend, open_backend
 from runtime.digest import sha256_file
-from runtime.forecaster import Forecaster, StepForecaster, dequantize, quantize
+from runtime.forecaster import StepModel, WindowModel, dequantize, quantize
 from runtime.manifest import FORMAT, MANIFEST, Entry
 from runtime.parity import REFERENCE, Parity, check, parity_line
 from runtime.windows import RANGE_MARGIN
@@ -154,7 +154,7 @@ def evaluate(
 ) -> tuple[dict, np.ndarray]:
     """The file's manifest entry with parity, test MSE and latency; and its test forecasts."""
     info = describe_file(path, variant, refs)
-    kind = Forecaster if variant.mode == "window" else StepForecaster
+    kind = WindowModel if variant.mode == "window" else StepModel
     model = kind(Entry(path, info, model_info))
     parity, drifted, pred = check(model, refs.ref, variant.tolerance, variant.fixed_range)
     if variant.mode == "window":

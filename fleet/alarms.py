@@ -14,7 +14,7 @@ import numpy as np
 
 from runtime.anomaly import AnomalyScore
 from runtime.errors import ArgumentParser, run_cli
-from runtime.forecaster import load
+from runtime.forecaster import open_model
 from runtime.sources import read_csv_column
 from runtime.stream import Stream
 from training.files import write_between_markers
@@ -22,7 +22,7 @@ from training.files import write_between_markers
 
 def count(model_dir: Path, series: Path, variant: str, mode: str) -> dict:
     """Alarms streaming `series` through the model's file, and from an empty range."""
-    model = load(model_dir, variant, mode)
+    model = open_model(model_dir, variant, mode)
     values = [s.values[0] for s in read_csv_column(series, "value") if s.values]
     stream = Stream(model)
     empty = AnomalyScore(period=model.anomaly_period, scale=model.norm.scale)

@@ -20,7 +20,7 @@ import numpy as np
 from .anomaly import THRESHOLD
 from .backends import BACKENDS, available, backends_for, default_backend, version_of
 from .errors import ArgumentParser, UserError, positive, run_cli
-from .forecaster import load
+from .forecaster import open_model
 from .manifest import Entry, find_entry, read_manifest
 from .manifest import verify as check_file
 from .mqtt import MAX_PAYLOAD
@@ -35,7 +35,7 @@ TICK = 1.0  # seconds between serve's housekeeping: rate-limited log lines, hist
 
 def stream(args: argparse.Namespace) -> int:
     """Forecast every valid sample of --input; report bad ones on stderr; summary at the end."""
-    model = load(args.model, args.variant, args.mode, args.backend)
+    model = open_model(args.model, args.variant, args.mode, args.backend)
     if not model.entry.info.get("parity", {}).get("passed", True):
         print(
             f"warning: {model.entry.path.name} failed its parity check at export", file=sys.stderr
@@ -126,7 +126,7 @@ def serve(args: argparse.Namespace) -> int:
             f"--publish {args.publish!r}: the only placeholder it may hold is {{sensor}}"
         ) from None
     where = address(args.http) if args.http else None
-    model = load(args.model, args.variant, args.mode, args.backend)
+    model = open_model(args.model, args.variant, args.mode, args.backend)
     service = Service(model, args.threshold, args.history, args.max_sensors)
     state = Path(args.state) if args.state else None
     if state:
@@ -288,7 +288,7 @@ def verify_files(args: argparse.Namespace) -> int:
         check_file(find_entry(folder / f["file"]))  # a damaged file is an error, not a skip
         for name in names:
             try:
-                model = load(folder / f["file"], backend=name)
+                model = open_model(folder / f["file"], backend=name)
             except UserError as e:  # e.g. a file that needs a newer tflite-runtime
                 if not args.json:
                     print(f"{f['file']:<30} skipped on {name}: {e}")

@@ -1,13 +1,12 @@
 """Verified exported models with their normalization and quantization.
 
-Forecaster runs window files (a window in, the next sample out); StepForecaster runs step files
+WindowModel runs window files (a window in, the next sample out); StepModel runs step files
 (one sample and the recurrent state in, the next sample and the new state out).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
 
 import numpy as np
 
@@ -75,24 +74,13 @@ class LoadedModel:
             tuple(anomaly["range"]) if "range" in anomaly else self.norm.level_range()
         )
 
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        variant: str | None = None,
-        backend: str | None = None,
-        threads: int = 1,
-    ) -> Self:
-        """From a model file, or from an artifacts folder and a variant (default float32)."""
-        return cls(find_entry(Path(path), variant, cls.mode), backend, threads)
-
     @property
     def variant(self) -> str:
         """The manifest's variant name, e.g. float32 or int8."""
         return self.entry.variant
 
 
-class Forecaster(LoadedModel):
+class WindowModel(LoadedModel):
     """A window file: the last `window` samples in, the next sample out."""
 
     mode = "window"
@@ -130,7 +118,7 @@ class Forecaster(LoadedModel):
         return self.norm.forecast(y, windows.reshape(-1, need)[:, -1])
 
 
-class StepForecaster(LoadedModel):
+class StepModel(LoadedModel):
     """A step file: x_t and the state in, the forecast of x_{t+1} and the new state out."""
 
     mode = "step"
@@ -206,13 +194,13 @@ FILE_OF = {
 }
 
 
-def load(
+def open_model(
     path: str | Path,
     variant: str | None = None,
     mode: str | None = None,
     backend: str | None = None,
     threads: int = 1,
-) -> Forecaster | StepForecaster:
+) -> WindowModel | StepModel:
     """A window or step forecaster: a file is what it is; a folder takes `mode`, by default the
     one the export found more accurate for this model (the manifest's best_mode)."""
     if mode not in (None, *MODES):
@@ -227,5 +215,5 @@ def load(
         if not any(f.get("mode", "window") == mode for f in manifest["files"]):
             mode = None  # only the other mode was exported
     entry = find_entry(path, variant, mode if path.is_dir() else None)
-    cls = {"window": Forecaster, "step": StepForecaster}[mode or entry.info.get("mode", "window")]
+    cls = {"window": WindowModel, "step": StepModel}[mode or entry.info.get("mode", "window")]
     return cls(entry, backend, threads)  # a file of the other mode is refused with a clear message

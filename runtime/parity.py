@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .forecaster import Forecaster, LoadedModel, StepForecaster
+from .forecaster import LoadedModel, StepModel, WindowModel
 
 DRIFT_FRACTION = 0.1  # the first and last 10% of a stream, to show whether deviation grows
 REFERENCE = "reference.npz"
@@ -114,12 +114,12 @@ def check(
 ) -> tuple[Parity, dict | None, np.ndarray]:
     """A loaded file against the reference: its parity, its drift (step files) and its raw
     forecasts (the test windows' for a window file, the stream's for a step file)."""
-    if isinstance(model, Forecaster):
+    if isinstance(model, WindowModel):
         pred = model.predict_model_units(ref.x_test)
         held = ref.test_held if fixed_range else None
         on_stress = (model.predict_model_units(ref.stress_x), ref.stress_window)
         return compare(pred, ref.window, tolerance, held, on_stress), None, pred
-    assert isinstance(model, StepForecaster)
+    assert isinstance(model, StepModel)
     pred = model.run_stream(ref.series)
     held = ref.stream_held if fixed_range else None
     on_stress = (model.run_windows(ref.stress_x), ref.stress_step)

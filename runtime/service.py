@@ -14,7 +14,7 @@ import threading
 
 from . import checks
 from .feed import Feed
-from .forecaster import Forecaster, StepForecaster
+from .forecaster import StepModel, WindowModel
 from .stream import Stream
 
 MAX_SENSORS = 10_000  # default: streams one service keeps (a sensor past them is refused)
@@ -95,7 +95,7 @@ class Service:
 
     def __init__(
         self,
-        model: Forecaster | StepForecaster,
+        model: WindowModel | StepModel,
         threshold: float | None = None,
         history: int = 500,
         max_sensors: int = MAX_SENSORS,

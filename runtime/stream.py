@@ -9,7 +9,7 @@ import numpy as np
 from . import checks
 from .anomaly import AnomalyScore
 from .errors import UserError
-from .forecaster import Forecaster, StepForecaster
+from .forecaster import StepModel, WindowModel
 from .windows import RANGE_MARGIN, SATURATE, WindowBuffer, reach
 
 STATE_FORMAT = 2  # get_state()'s layout; a state of another is refused, not guessed at
@@ -30,7 +30,7 @@ class Stream:
     """
 
     def __init__(
-        self, model: Forecaster | StepForecaster, sensors: int = 1, threshold: float | None = None
+        self, model: WindowModel | StepModel, sensors: int = 1, threshold: float | None = None
     ) -> None:
         self.model = model
         self.sensors = sensors
@@ -42,7 +42,7 @@ class Stream:
             for _ in range(sensors)
         ]
         self._lead = model.norm.lead
-        self._step = isinstance(model, StepForecaster)
+        self._step = isinstance(model, StepModel)
         self._buf = WindowBuffer(model.window, sensors)
         self._lo, self._hi = reach(*known) if known else (-sys.float_info.max, sys.float_info.max)
         self.reset()

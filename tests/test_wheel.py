@@ -12,9 +12,9 @@ from tests.conftest import REPO
 
 EXAMPLE = """
 import numpy as np
-from edge_forecaster_runtime import Forecaster, Stream
+from edge_forecaster_runtime import Stream, open_model
 
-model = Forecaster.load(ARTIFACTS, variant="dynamic_int8")
+model = open_model(ARTIFACTS, variant="dynamic_int8")
 stream = Stream(model)
 for reading in np.sin(np.linspace(0, 10, 100)):
     forecast = stream.push(float(reading))

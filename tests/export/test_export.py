@@ -121,7 +121,7 @@ def test_step_files_are_made_from_the_weights_tuned_for_streaming(test_artifacts
     """Issue 13: step files follow stream.keras, not the window model; the manifest says which
     mode forecasts better, and the runtime runs that one by default."""
     from export.step import sequence_model
-    from runtime import load
+    from runtime import open_model
 
     folder = test_artifacts / "lstm"
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -131,12 +131,12 @@ def test_step_files_are_made_from_the_weights_tuned_for_streaming(test_artifacts
     assert model["test_mse"] == report["keras_test_mse"]
     assert model["best_mode"] == min(model["test_mse"], key=model["test_mse"].get)
     series = np.load(folder / "windows.npz")["series"][:300]
-    stream = load(folder, "float32", "step").run_stream(series)
+    stream = open_model(folder, "float32", "step").run_stream(series)
     for name, near in (("stream.keras", True), ("model.keras", False)):
         seq = sequence_model(keras.saving.load_model(folder / name, compile=False))
         want = seq.predict(series[None, :, None], verbose=0).reshape(-1)
         assert (np.abs(stream - want).max() <= 1e-5) == near, name
-    assert load(folder).mode == model["best_mode"]
+    assert open_model(folder).mode == model["best_mode"]
 
 
 def test_report_shows_every_file_with_its_bound(test_artifacts):

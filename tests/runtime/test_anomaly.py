@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime import Stream, load
+from runtime import Stream, open_model
 from runtime.anomaly import THRESHOLD, AnomalyScore, seasonal_period
 from tests.conftest import run_module
 
@@ -32,7 +32,7 @@ def spiky() -> np.ndarray:
 def test_score_is_a_probability_needing_no_future(test_artifacts, spiky):
     """Every score lies in [0, 1]; the first `window` samples have none; a stream of the first
     900 samples scores them exactly as the stream of all 1,500 did."""
-    model = load(test_artifacts / "gru", FLOAT, "step")
+    model = open_model(test_artifacts / "gru", FLOAT, "step")
     full = scores(model, spiky)
     assert np.isnan(full[: model.window]).all() and not np.isnan(full[model.window :]).any()
     got = full[model.window :]
@@ -42,7 +42,7 @@ def test_score_is_a_probability_needing_no_future(test_artifacts, spiky):
 
 def test_score_state_survives_a_restart(test_artifacts, spiky):
     """get_state() after 700 samples, set_state() on a new stream: the same scores after it."""
-    model = load(test_artifacts / "gru", FLOAT, "step")
+    model = open_model(test_artifacts / "gru", FLOAT, "step")
     full = scores(model, spiky)
     first = Stream(model)
     for v in spiky[:700]:
@@ -58,7 +58,7 @@ def test_score_state_survives_a_restart(test_artifacts, spiky):
 
 def test_many_sensors_score_as_one_each(test_artifacts, spiky):
     """A stream of two sensors scores each as a stream of one does."""
-    model = load(test_artifacts / "gru", FLOAT, "step")
+    model = open_model(test_artifacts / "gru", FLOAT, "step")
     other = spiky[::-1].copy()
     both = Stream(model, sensors=2)
     got = []
@@ -76,12 +76,12 @@ def test_float32_and_int8_files_score_alike(test_artifacts, spiky):
     and the files flag the same samples but a few in a thousand (measured: this small GRU, 90% of
     samples within 0.008, 99% within 0.07, 1 of 1,450 flagged by one; the 57 NAB models, 99%
     within 0.014, 61 of 365,558 samples flagged by one)."""
-    a = scores(load(test_artifacts / "gru", "float32", "step"), spiky)
-    b = scores(load(test_artifacts / "gru", "int8", "step"), spiky)
+    a = scores(open_model(test_artifacts / "gru", "float32", "step"), spiky)
+    b = scores(open_model(test_artifacts / "gru", "int8", "step"), spiky)
     judged = ~np.isnan(a)
     assert np.percentile(np.abs(a - b)[judged], 90) <= 0.02
     assert np.percentile(np.abs(a - b)[judged], 99) <= 0.1
-    threshold = load(test_artifacts / "gru", "float32", "step").anomaly_threshold
+    threshold = open_model(test_artifacts / "gru", "float32", "step").anomaly_threshold
     assert ((a >= threshold) != (b >= threshold))[judged].sum() <= 0.003 * judged.sum()
 
 

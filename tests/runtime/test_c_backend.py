@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from runtime import UserError, load
+from runtime import UserError, open_model
 from tests.conftest import REPO, run_module
 
 from .conftest import FLOAT, HAS_CC, MODELS, manifest_files
@@ -93,8 +93,8 @@ def test_ef_window_is_a_stream_from_a_zero_state(test_artifacts, model):
     from runtime.compiler import shared_library
 
     folder = test_artifacts / model
-    step = load(folder, FLOAT, "step")
-    c = load(folder / "c/forecaster_float32.c")
+    step = open_model(folder, FLOAT, "step")
+    c = open_model(folder / "c/forecaster_float32.c")
     history = step.window + step.norm.lead
     values = np.load(folder / "windows.npz")["values"]
     starts = np.linspace(0, len(values) - history, 40).astype(int)
@@ -130,7 +130,7 @@ def test_backend_c_streams_like_the_float32_step_file(lstm_dir, samples):
         assert res.returncode == 0, res.stderr
         rows[variant] = list(csv.DictReader(io.StringIO(res.stdout)))
     assert "c_float32 step file on c" in res.stderr
-    scale = load(lstm_dir, FLOAT, "step").norm.scale
+    scale = open_model(lstm_dir, FLOAT, "step").norm.scale
     for a, b in zip(rows[FLOAT], rows["c_float32"], strict=True):
         assert (a["prediction"] == "") == (b["prediction"] == "")
         if a["prediction"]:
@@ -158,7 +158,7 @@ def test_no_compiler_is_one_clear_line(lstm_dir, tmp_path, monkeypatch):
     assert res.stderr.count("\n") == 1 and "no C compiler" in res.stderr
     assert "apt install gcc" in res.stderr and "Traceback" not in res.stderr
     with pytest.raises(UserError, match="install a C compiler"):
-        load(lstm_dir / "c/forecaster_int8.c", backend="c")
+        open_model(lstm_dir / "c/forecaster_int8.c", backend="c")
 
 
 def test_a_changed_header_is_refused(lstm_dir, tmp_path):
@@ -167,7 +167,7 @@ def test_a_changed_header_is_refused(lstm_dir, tmp_path):
     header = folder / "c" / "forecaster.h"
     header.write_text(header.read_text().replace("EF_WINDOW 50", "EF_WINDOW 49"))
     with pytest.raises(UserError, match=r"forecaster\.h is missing or does not match"):
-        load(folder / "c/forecaster_float32.c")
+        open_model(folder / "c/forecaster_float32.c")
 
 
 def test_compiled_once_per_source(lstm_dir, tmp_path, monkeypatch):
@@ -220,7 +220,7 @@ def test_the_c_example_prints_the_runtime_streams_columns(lstm_dir, samples, tmp
     c_rows = list(csv.DictReader(io.StringIO(c.stdout)))
     py_rows = list(csv.DictReader(io.StringIO(py.stdout)))
     assert c_rows[0].keys() == py_rows[0].keys() and len(c_rows) == len(py_rows) == 400
-    scale = load(lstm_dir, FLOAT, "step").norm.scale
+    scale = open_model(lstm_dir, FLOAT, "step").norm.scale
     for a, b in zip(c_rows, py_rows, strict=True):
         assert float(a["value"]) == float(b["value"])
         assert (a["prediction"] == "") == (b["prediction"] == "")

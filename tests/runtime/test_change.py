@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from runtime import Stream, load
+from runtime import Stream, open_model
 from runtime.parity import Reference
 from runtime.windows import RANGE_MARGIN
 from tests.runtime.conftest import FLOAT, runnable
@@ -32,7 +32,7 @@ def test_the_test_part_leaves_the_training_range_and_is_not_flagged(drift):
     start = meta["data"]["test_start"] + 1  # the first test target, as a sample index
     lo, hi = values[:start].min(), values[:start].max()
     assert values[start:].max() > hi + RANGE_MARGIN * (hi - lo) / 2  # a level model flags these
-    st = Stream(load(drift, FLOAT, "window"))
+    st = Stream(open_model(drift, FLOAT, "window"))
     flagged = 0
     for v in values:
         st.push(float(v))
@@ -50,7 +50,7 @@ def test_forecasts_are_keras_forecasts_added_to_the_last_sample(drift, mode):
     norm = meta["normalization"]
     window, scale, center = meta["window"], norm["scale"], norm["center"]
     for file, backend in runnable(drift, mode):
-        m = load(drift / file, backend=backend)
+        m = open_model(drift / file, backend=backend)
         st = Stream(m)
         got = np.array([np.nan if p is None else p for p in (st.push(float(v)) for v in values)])
         assert np.isnan(got[:window]).all() and not np.isnan(got[window:]).any()
@@ -62,7 +62,7 @@ def test_forecasts_are_keras_forecasts_added_to_the_last_sample(drift, mode):
 
 
 def test_predict_takes_one_sample_more_than_the_window(drift):
-    m = load(drift, FLOAT, "window")
+    m = open_model(drift, FLOAT, "window")
     values = np.load(drift / "windows.npz")["values"][:200]
     st = Stream(m)
     streamed = [st.push(float(v)) for v in values]

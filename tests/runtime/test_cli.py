@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 
-from runtime import Forecaster, Stream, load
+from runtime import Stream, open_model
 from tests.conftest import PROG, REPO, RUNTIME, run_module
 
 from .conftest import FLOAT, needs_tflite, runnable
@@ -27,13 +27,13 @@ HAS_SERIAL = importlib.util.find_spec("serial") is not None
 @pytest.fixture(scope="module")
 def samples(lstm_dir):
     """120 samples of the test model's own series, in data units."""
-    f = Forecaster.load(lstm_dir)
+    f = open_model(lstm_dir, mode="window")
     return f.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:120]).tolist()
 
 
 def api_predictions(folder, values, variant=FLOAT, mode=None):
     """The API's forecasts; by default in the mode `stream` runs (the manifest's best_mode)."""
-    stream = Stream(load(folder, variant, mode))
+    stream = Stream(open_model(folder, variant, mode))
     return [stream.push(v) for v in values]
 
 
@@ -77,6 +77,25 @@ def assert_same_predictions(rows, expected):
     assert [g is None for g in got] == [e is None for e in expected]
     pairs = [(g, e) for g, e in zip(got, expected, strict=True) if e is not None]
     np.testing.assert_allclose(*zip(*pairs, strict=True), rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", [None, "window", "step"])
+def test_an_app_and_stream_run_the_same_file_to_the_bit(lstm_dir, samples, mode):
+    """open_model(folder) + Stream, as the README embeds them, and `stream --model folder`: the
+    same file (the manifest's best mode unless asked), the same forecasts bit for bit."""
+    text = "\n".join(repr(v) for v in samples) + "\n"
+    args = ["--mode", mode] if mode else []
+    res = run_module(
+        "runtime", "stream", "--model", str(lstm_dir), *args, "--format", "jsonl", stdin=text
+    )
+    assert res.returncode == 0, res.stderr
+    model = open_model(lstm_dir, mode=mode)
+    assert f"{model.variant} {model.mode} file" in res.stderr
+    printed = [json.loads(line)["prediction"] for line in res.stdout.splitlines()]
+    expected = [
+        None if p is None else float(p) for p in api_predictions(lstm_dir, samples, None, mode)
+    ]
+    assert printed == expected and expected[-1] is not None
 
 
 def test_csv_file_with_bad_lines_reports_skips_and_keeps_the_window(lstm_dir, samples, tmp_path):
@@ -155,7 +174,7 @@ def test_a_sample_past_float32_is_refused_and_the_stream_goes_on(test_artifacts,
     values = [0.5] * 60 + [1e308, -1e308, math.nan] + [0.5] * 60
     for file, backend in runnable(folder):
         capfd.readouterr()
-        stream, plain = (Stream(load(folder / file, backend=backend)) for _ in range(2))
+        stream, plain = (Stream(open_model(folder / file, backend=backend)) for _ in range(2))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             for v in values:
@@ -269,7 +288,7 @@ def test_a_corrupt_model_is_refused_before_anything_streams(lstm_dir, tmp_path):
 
     folder = tmp_path / "m"
     shutil.copytree(lstm_dir, folder)
-    default = folder / load(lstm_dir).entry.path.name  # the file `stream` would run
+    default = folder / open_model(lstm_dir).entry.path.name  # the file `stream` would run
     data = bytearray(default.read_bytes())
     data[len(data) // 2] ^= 0xFF
     default.write_bytes(bytes(data))
@@ -354,7 +373,7 @@ def test_sim_lives_in_the_models_range(lstm_dir):
         "runtime", "stream", "--model", str(lstm_dir), *"--input sim --count 1000".split()
     )
     rows = parse_csv(res.stdout)
-    values = Forecaster.load(lstm_dir).norm.apply([r[1] for r in rows])
+    values = open_model(lstm_dir).norm.apply([r[1] for r in rows])
     flagged = sum(r[3] for r in rows)
     assert flagged <= 5 and "summary: 1000 samples read" in res.stderr  # only spikes leave it
     assert np.ptp(values) > 1.2 and np.median(np.abs(values)) < 0.8

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from runtime import Forecaster, Stream, UserError, load
+from runtime import Stream, UserError, open_model
 from runtime.parity import REFERENCE, Reference
 from tests.conftest import REPO, RUNTIME
 
@@ -30,14 +30,14 @@ def test_every_runnable_file_matches_keras_within_its_bound(test_artifacts, mode
     pairs = runnable(folder, "window")
     assert pairs, "this environment runs no exported file"
     for file, backend in pairs:
-        f = Forecaster.load(folder / file, backend=backend)
+        f = open_model(folder / file, backend=backend)
         held = within if f.entry.info["fixed_range"] else slice(None)
         dev = np.abs(f.predict_model_units(w["test_x"]) - w["test_pred"])[held].max()
         assert dev <= f.entry.info["parity"]["tolerance"], (file, backend, dev)
 
 
 def test_predict_works_in_data_units(lstm_dir, windows):
-    f = Forecaster.load(lstm_dir)  # a folder: float32 by default (numpy without TFLite)
+    f = open_model(lstm_dir, mode="window")  # a folder: float32 by default (numpy without TFLite)
     assert f.variant == FLOAT
     raw = f.norm.invert(windows["test_x"][:5, :, 0])
     np.testing.assert_allclose(f.predict(raw), f.norm.invert(windows["test_pred"][:5]), atol=1e-4)
@@ -47,7 +47,7 @@ def test_predict_works_in_data_units(lstm_dir, windows):
 def test_stream_equals_batch_on_the_same_windows(lstm_dir, windows, variant):
     if variant == "onnx" and not any(b == "onnxruntime" for _, b in runnable(lstm_dir)):
         pytest.skip("onnxruntime is not in this environment")
-    f = Forecaster.load(lstm_dir, variant)
+    f = open_model(lstm_dir, variant, mode="window")
     series = f.norm.invert(windows["series"][-300:])
     stream = Stream(f)
     streamed = [stream.push(v) for v in series]
@@ -78,19 +78,19 @@ def copy_of_lstm(lstm_dir, tmp_path):
 def test_damaged_files_are_refused_before_loading(copy_of_lstm, damage, message):
     damage(copy_of_lstm / "model_float32.tflite")
     with pytest.raises(UserError, match=message):
-        Forecaster.load(copy_of_lstm, "float32")
+        open_model(copy_of_lstm, "float32", mode="window")
 
 
 def test_a_file_from_another_export_is_refused(test_artifacts, copy_of_lstm):
     shutil.copy(test_artifacts / "gru" / "model_float32.tflite", copy_of_lstm)
     with pytest.raises(UserError, match="from another export"):
-        Forecaster.load(copy_of_lstm / "model_float32.tflite")
+        open_model(copy_of_lstm / "model_float32.tflite")
 
 
 def test_a_file_not_in_the_manifest_is_refused(copy_of_lstm):
     shutil.copy(copy_of_lstm / "model_float32.tflite", copy_of_lstm / "other.tflite")
     with pytest.raises(UserError, match="not listed"):
-        Forecaster.load(copy_of_lstm / "other.tflite")
+        open_model(copy_of_lstm / "other.tflite")
 
 
 @pytest.mark.skipif("tflite-runtime" not in TFLITE_BACKENDS, reason="needs tflite-runtime")
@@ -101,7 +101,7 @@ def test_tflite_runtime_refuses_a_file_that_needs_a_newer_runtime(copy_of_lstm):
         f["min_runtime_version"] = "2.17.0" if f["variant"] == "dynamic_int8" else None
     path.write_text(json.dumps(manifest))
     with pytest.raises(UserError, match=r"needs a TFLite runtime >= 2\.17\.0.*pip install ai-edge"):
-        Forecaster.load(copy_of_lstm, "dynamic_int8", backend="tflite-runtime")
+        open_model(copy_of_lstm, "dynamic_int8", "window", backend="tflite-runtime")
 
 
 @pytest.mark.skipif("tflite-runtime" not in TFLITE_BACKENDS, reason="needs tflite-runtime")
@@ -111,7 +111,7 @@ def test_tflite_runtime_214_runs_every_tflite_file_it_is_offered(test_artifacts)
         for f in manifest_files(test_artifacts / model):
             if f["format"] != "tflite":
                 continue
-            m = load(test_artifacts / model / f["file"], backend="tflite-runtime")
+            m = open_model(test_artifacts / model / f["file"], backend="tflite-runtime")
             if f["mode"] == "window":
                 assert np.isfinite(m.predict_model_units(np.zeros((1, 50, 1)))).all()
             else:
@@ -122,8 +122,8 @@ def test_tflite_runtime_214_runs_every_tflite_file_it_is_offered(test_artifacts)
 def test_runtime_never_imports_tensorflow(lstm_dir):
     code = f"""
 import sys
-from {RUNTIME} import Forecaster, Stream
-f = Forecaster.load({str(lstm_dir)!r}, {FLOAT!r})
+from {RUNTIME} import Stream, open_model
+f = open_model({str(lstm_dir)!r}, {FLOAT!r}, mode="window")
 s = Stream(f)
 for i in range(60):
     s.push(float(i % 7) / 7)
@@ -148,7 +148,7 @@ def test_runtime_sources_import_nothing_from_training_or_export():
 def test_asking_for_tflite_runtime_where_it_is_missing_says_what_to_do(lstm_dir):
     """On Python 3.12+ (Raspberry Pi OS trixie: 3.13) no tflite-runtime wheel exists at all."""
     with pytest.raises(UserError) as e:
-        load(lstm_dir, "float32", "window", backend="tflite-runtime")
+        open_model(lstm_dir, "float32", "window", backend="tflite-runtime")
     if sys.version_info >= (3, 12):
         assert "no wheel for Python 3.12 or later" in str(e.value)
         assert "pip install ai-edge-litert" in str(e.value)

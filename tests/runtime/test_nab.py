@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime import Stream, load
+from runtime import Stream, open_model
 from tests.runtime.conftest import LONG_WINDOW_STREAM, manifest_files, needs_tflite
 
 
@@ -45,7 +45,7 @@ def labelled(nab_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def flags(folder: Path, variant: str, mode: str, values: np.ndarray, scale: float) -> np.ndarray:
     """Each sample's anomaly flag, with the exported threshold times `scale`."""
-    model = load(folder, variant, mode)
+    model = open_model(folder, variant, mode)
     stream = Stream(model, threshold=model.anomaly_threshold * scale)
     out = np.zeros(len(values), bool)
     for i, v in enumerate(values):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from runtime.anomaly import AnomalyScore
-from runtime.forecaster import load
+from runtime.forecaster import open_model
 from runtime.service import Service
 from runtime.stream import Stream
 from tests.conftest import REPO
@@ -43,7 +43,7 @@ def test_the_manifest_holds_the_training_range(drift):
 def test_no_sample_within_the_training_range_is_a_novelty(drift):
     folder, samples, trained = drift
     for file, backend in runnable(folder):
-        stream = Stream(load(folder / file, backend=backend))
+        stream = Stream(open_model(folder / file, backend=backend))
         sizes, scores = [], []
         for v in samples:
             stream.push(v)
@@ -64,7 +64,7 @@ def test_no_sample_within_the_training_range_is_a_novelty(drift):
 
 def test_serve_without_state_starts_from_the_training_range(drift):
     folder, samples, _ = drift
-    service = Service(load(folder))
+    service = Service(open_model(folder))
     scores = [json.loads(service.handle("t", v, None, 0.0))["score"] for v in samples]
     assert all(s is None or s < 1 for s in scores[:-1]) and scores[-1] == 1.0
 

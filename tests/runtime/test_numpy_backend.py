@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from runtime import Stream, load
+from runtime import Stream, open_model
 from tests.conftest import REPO, RUNTIME
 
 from .conftest import MODELS
@@ -46,7 +46,7 @@ def test_without_any_interpreter_stream_runs_the_numpy_file(lstm_dir):
     assert res.returncode == 0, res.stderr
     assert "(numpy " in res.stderr.splitlines()[-1] and "file on numpy)" in res.stderr
     got = [float(r.split(",")[2]) for r in res.stdout.splitlines()[1:] if r.split(",")[2]]
-    stream = Stream(load(lstm_dir, "numpy"))
+    stream = Stream(open_model(lstm_dir, "numpy"))
     want = [p for p in (stream.push(float(v)) for v in values) if p is not None]
     np.testing.assert_allclose(got, want, rtol=1e-5)  # the CSV has 6 significant digits
 

@@ -16,7 +16,7 @@ import pytest
 
 from runtime import statefile
 from runtime.errors import UserError
-from runtime.forecaster import load
+from runtime.forecaster import open_model
 from runtime.mqtt import parse_payload, sensor_of
 from runtime.service import Service
 from runtime.stream import Stream
@@ -32,7 +32,7 @@ T0 = 1_796_000_000  # the JSON samples' first time (Unix seconds)
 
 def series(model_dir: Path) -> dict[str, list[float]]:
     """Per sensor, SAMPLES noisy waves inside the model's range, and one spike."""
-    norm = load(model_dir).norm
+    norm = open_model(model_dir).norm
     rng = np.random.default_rng(7)
     out = {}
     for i, name in enumerate(SENSORS):
@@ -46,7 +46,7 @@ def series(model_dir: Path) -> dict[str, list[float]]:
 
 def forecasts(model_dir: Path, values: list[float]) -> list[float | None]:
     """What Stream.push returns for each sample, in this process."""
-    st = Stream(load(model_dir))
+    st = Stream(open_model(model_dir))
     return [st.push(v) for v in values]
 
 
@@ -254,7 +254,7 @@ def test_the_state_is_written_while_it_runs_not_only_at_the_end(
     finally:
         serve.proc.kill()  # no SIGTERM: what a power cut leaves
         serve.close()
-    resumed = Service(load(lstm_dir))
+    resumed = Service(open_model(lstm_dir))
     assert statefile.restore(resumed, state) == 3
     assert {k: s.count for k, s in resumed.streams.items()} == dict.fromkeys(SENSORS, 100)
 
@@ -282,7 +282,7 @@ def test_a_state_that_can_no_longer_be_written_is_said_and_the_service_goes_on(
 
 def test_a_state_file_of_another_model_is_refused_in_one_line(lstm_dir, test_artifacts, tmp_path):
     state = tmp_path / "state.json"
-    service = Service(load(lstm_dir))
+    service = Service(open_model(lstm_dir))
     for v in series(lstm_dir)["pump"][:60]:
         service.handle("pump", v, 0, 0.0)
     statefile.save(service, state)
@@ -306,7 +306,7 @@ def test_a_state_file_of_another_model_is_refused_in_one_line(lstm_dir, test_art
 
 def test_a_damaged_state_file_is_refused_whole(lstm_dir, tmp_path):
     state = tmp_path / "state.json"
-    service = Service(load(lstm_dir))
+    service = Service(open_model(lstm_dir))
     for name in ("a", "b"):
         for v in series(lstm_dir)["pump"][:60]:
             service.handle(name, v, 0, 0.0)
@@ -314,7 +314,7 @@ def test_a_damaged_state_file_is_refused_whole(lstm_dir, tmp_path):
     saved = json.loads(state.read_text())
     del saved["sensors"]["b"]["stream"]["memory"]
     state.write_text(json.dumps(saved))
-    fresh = Service(load(lstm_dir))
+    fresh = Service(open_model(lstm_dir))
     said = "is damaged (the stream state has no 'memory'): move it away"
     with pytest.raises(UserError, match=re.escape(said)):
         statefile.restore(fresh, state)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.forecaster import load
+from runtime.forecaster import open_model
 from runtime.stream import Stream
 from tests.conftest import run_module
 from tests.runtime.services import MOSQUITTO, Mosquitto, Peer, Serve, strict
@@ -36,7 +36,7 @@ class Canary:
     with Stream.push's on the same samples."""
 
     def __init__(self, model_dir: Path, peer: Peer, topic: str) -> None:
-        model = load(model_dir)
+        model = open_model(model_dir)
         self.stream, self.peer, self.topic = Stream(model), peer, topic
         t = np.arange(100_000)
         self.values = (model.norm.center + 0.5 * model.norm.scale * np.sin(t / 7)).tolist()
@@ -171,7 +171,7 @@ def test_a_state_file_with_a_mistyped_field_is_refused_whole(lstm_dir, tmp_path)
     from runtime.service import Service
 
     state = tmp_path / "state.json"
-    service = Service(load(lstm_dir))
+    service = Service(open_model(lstm_dir))
     for i in range(80):
         service.handle("pump", float(np.sin(i / 5)), None, 0.0)
     statefile.save(service, state)

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from runtime import Stream, UserError, load
-from runtime.forecaster import StepForecaster
+from runtime import Stream, UserError, open_model
+from runtime.forecaster import StepModel
 from runtime.signals import SensorSignal
 
 from .conftest import FLOAT, LONG_WINDOW_STREAM, MODELS, TFLITE_BACKENDS, needs_tflite, runnable
@@ -25,20 +25,20 @@ def test_step_files_match_keras_over_the_whole_stream(test_artifacts, model):
     series = np.load(folder / "windows.npz")["series"]
     for file, backend in steps:
         info = next(f for f in manifest["files"] if f["file"] == file)
-        m = load(folder / file, backend=backend)
+        m = open_model(folder / file, backend=backend)
         got = m.run_stream(series)
         assert len(series) >= 1000
         # against the export-time run on ai-edge-litert/onnxruntime: both within the bound of Keras
         assert info["parity"]["passed"] and info["drift"]["samples"] == len(series)
         assert info["drift"]["end_max_abs"] <= info["parity"]["tolerance"]
         if backend != "tflite-runtime":
-            ref_model = load(folder / file)
+            ref_model = open_model(folder / file)
             np.testing.assert_array_equal(got, ref_model.run_stream(series))
 
 
 def test_stream_in_step_mode_equals_the_step_model_run_by_hand(lstm_dir):
-    m = load(lstm_dir, FLOAT, mode="step")
-    assert isinstance(m, StepForecaster)
+    m = open_model(lstm_dir, FLOAT, mode="step")
+    assert isinstance(m, StepModel)
     series = np.load(lstm_dir / "windows.npz")["series"][:200]
     data = m.norm.invert(series)
     stream = Stream(m)
@@ -52,7 +52,7 @@ def test_stream_in_step_mode_equals_the_step_model_run_by_hand(lstm_dir):
 def test_an_integer_state_goes_back_in_as_it_came_out(lstm_dir):
     """Carrying the int8 step file's int16 state straight through equals dequantizing and
     requantizing it (the export gives each state's input and output one quantization)."""
-    m = load(lstm_dir, "int8", mode="step")
+    m = open_model(lstm_dir, "int8", mode="step")
     assert m._same_state_types
     series = np.load(lstm_dir / "windows.npz")["series"][:300]
     direct = m.run_stream(series)
@@ -67,7 +67,7 @@ def test_an_integer_state_goes_back_in_as_it_came_out(lstm_dir):
 
 @pytest.mark.parametrize("mode", ["step", "window"])
 def test_many_sensors_in_one_invoke_equal_separate_streams(lstm_dir, mode):
-    m = load(lstm_dir, FLOAT, mode=mode)
+    m = open_model(lstm_dir, FLOAT, mode=mode)
     series = m.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:150])
     sensors = np.stack([series, series[::-1], 0.5 * series, -series], axis=1)
     many = Stream(m, sensors=4)
@@ -83,30 +83,30 @@ def test_many_sensors_in_one_invoke_equal_separate_streams(lstm_dir, mode):
 
 @pytest.mark.parametrize("mode", ["step", "window"])
 def test_state_survives_a_restart(lstm_dir, mode):
-    m = load(lstm_dir, FLOAT, mode=mode)
+    m = open_model(lstm_dir, FLOAT, mode=mode)
     data = m.norm.invert(np.load(lstm_dir / "windows.npz")["series"][:160])
     for cut in (20, 100):  # before and after the first full window
         a = Stream(m)
         for v in data[:cut]:
             a.push(v)
         saved = json.loads(json.dumps(a.get_state()))  # as a device app would write it to disk
-        b = Stream(load(lstm_dir, FLOAT, mode=mode))
+        b = Stream(open_model(lstm_dir, FLOAT, mode=mode))
         b.set_state(saved)
         for v in data[cut:]:
             assert a.push(v) == b.push(v)
             assert a.residual == b.residual
     with pytest.raises(UserError, match="another model file"):
-        Stream(load(lstm_dir.parent / "lstm2", FLOAT, mode=mode)).set_state(saved)
+        Stream(open_model(lstm_dir.parent / "lstm2", FLOAT, mode=mode)).set_state(saved)
     old = {k: v for k, v in saved.items() if k != "format"}  # as runtimes before it saved
     with pytest.raises(UserError, match="or runtime version: start over with reset"):
-        Stream(load(lstm_dir, FLOAT, mode=mode)).set_state(old)
+        Stream(open_model(lstm_dir, FLOAT, mode=mode)).set_state(old)
     for key, bad, says in (
         ("count", "101", "count is '101', not a whole number"),
         ("memory", [[0.0]], "memory"),
         ("last", [float("nan")], "last[0] is nan, not a finite number"),
         ("score", [saved["score"][0][:8]], "does not hold the"),
     ):
-        fresh = Stream(load(lstm_dir, FLOAT, mode=mode))
+        fresh = Stream(open_model(lstm_dir, FLOAT, mode=mode))
         with pytest.raises(ValueError, match=re.escape(says)):
             fresh.set_state(dict(saved, **{key: bad}))
         assert fresh.count == 0  # left as it was
@@ -114,7 +114,7 @@ def test_state_survives_a_restart(lstm_dir, mode):
 
 def test_a_step_file_is_not_a_window_file(lstm_dir):
     with pytest.raises(UserError, match="is a step file, not a window file"):
-        load(lstm_dir / "step_float32.tflite", mode="window")
+        open_model(lstm_dir / "step_float32.tflite", mode="window")
 
 
 def spiky_sensor(n: int, seed: int, every: int = 80) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +138,7 @@ def test_anomaly_flags_catch_spikes_with_few_false_alarms(test_artifacts, mode, 
     (the score's fatigue, runtime/anomaly.py), so a spike that recurs more often becomes the
     sensor's usual: every 1,000 samples 97% caught in step mode, 70-80% in window mode; every
     500, 28-55%; every 80, 9% (float32 and int8, measured)."""
-    m = load(test_artifacts / "gru", variant, mode=mode)
+    m = open_model(test_artifacts / "gru", variant, mode=mode)
     assert 0 < m.anomaly_threshold <= 1
     x, spikes = spiky_sensor(30_000, seed=2024, every=1_500)
     stream = Stream(m)
