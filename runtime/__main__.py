@@ -59,7 +59,9 @@ def stream(args: argparse.Namespace) -> int:
                 first_bad = first_bad or Sample(sample.line, None, str(e))
                 print(f"warning: line {sample.line}: {e}; skipped", file=sys.stderr)
                 continue
-            preds = [None] * n if pred is None else np.atleast_1d(pred).tolist()
+            forecasts = [None] * n if pred is None else np.atleast_1d(pred).tolist()
+            made = st.prediction
+            preds = [None] * n if made is None else np.atleast_1d(made).tolist()
             residuals = [None] * n if st.residual is None else np.atleast_1d(st.residual).tolist()
             scores = [None] * n if st.score is None else np.atleast_1d(st.score).tolist()
             anomalies = (
@@ -68,7 +70,13 @@ def stream(args: argparse.Namespace) -> int:
             outside = np.atleast_1d(st.out_of_range).tolist()
             out.row(
                 counts["read"],
-                list(zip(sample.values, preds, residuals, scores, anomalies, outside, strict=True)),
+                list(
+                    zip(
+                        sample.values,
+                        *(preds, residuals, scores, anomalies, outside, forecasts),
+                        strict=True,
+                    )
+                ),
             )
             counts["read"] += 1
             counts["predicted"] += pred is not None
@@ -335,11 +343,12 @@ def main() -> int:
         "stream",
         help="forecast a stream of samples, one line out per sample",
         description="Read samples one at a time and print, per valid sample: index, value, "
-        "the forecast of the next sample (empty until a window of samples is in), the residual "
-        "(value minus the forecast made for it), score (0 to 1: how unlikely the recent "
+        "prediction (the forecast made for this sample; empty until a window of samples is "
+        "in), residual (value minus prediction), score (0 to 1: how unlikely the recent "
         "residuals are under those seen before), anomaly (1 if the score reaches the "
-        "threshold) and out_of_range (1 if the value is more than 10% beyond the training "
-        "range). Bad lines are reported on stderr and skipped; a summary ends the run.",
+        "threshold), out_of_range (1 if the value is more than 10% beyond the training "
+        "range) and forecast (of the next sample). Bad lines are reported on stderr and "
+        "skipped; a summary ends the run.",
     )
     s.add_argument(
         "--model",

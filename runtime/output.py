@@ -53,7 +53,9 @@ class CtrlC:
             signal.signal(signal.SIGINT, previous)
 
 
-FIELDS = ("value", "prediction", "residual", "score", "anomaly", "out_of_range")
+# prediction: the forecast made for this sample (value - prediction = residual); forecast: the
+# forecast of the next one. Both refer to one sample, as serve's records do.
+FIELDS = ("value", "prediction", "residual", "score", "anomaly", "out_of_range", "forecast")
 
 
 class Output:
@@ -79,7 +81,7 @@ class Output:
             self._write(json.dumps({"index": index, **named}))
             return
         parts = [str(index)]
-        for value, pred, residual, score, anomaly, out_of_range in cells:
+        for value, pred, residual, score, anomaly, out_of_range, forecast in cells:
             parts += [
                 repr(value),
                 "" if pred is None else f"{pred:.6g}",
@@ -87,5 +89,6 @@ class Output:
                 "" if score is None else f"{score:.6f}",
                 str(int(anomaly)),
                 str(int(out_of_range)),
+                "" if forecast is None else f"{forecast:.6g}",
             ]
         self._write(",".join(parts))

@@ -131,7 +131,6 @@ class Service:
                         once=True,
                     )
                 st = Stream(self.model, threshold=self.threshold)
-            prediction = st.forecast
             try:
                 forecast = st.push(value)
             except ValueError as e:
@@ -143,7 +142,7 @@ class Service:
                 "time": time,
                 "received": received,
                 "value": value,
-                "prediction": prediction,
+                "prediction": st.prediction,
                 "residual": st.residual,
                 "score": st.score,
                 "anomaly": bool(st.anomaly),

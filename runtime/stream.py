@@ -107,7 +107,8 @@ class Stream:
         return self._last
 
     def _residual(self, x: float | np.ndarray) -> None:
-        """The residual against the forecast made for x, and x's anomaly score and flag."""
+        """The forecast made for x, the residual against it, and x's anomaly score and flag."""
+        self.prediction = self._last
         self.residual = None if self._last is None else x - self._last
         if self.sensors == 1:
             size = None if self._last is None else abs(self.residual) / self._scale
@@ -133,6 +134,7 @@ class Stream:
         self._state = self.model.zero_state(self.sensors) if self._step else None
         self._last: np.ndarray | None = None
         self._previous: float | np.ndarray | None = None  # the last sample, for a change model
+        self.prediction: float | np.ndarray | None = None  # the forecast made for the last sample
         self.residual: float | np.ndarray | None = None
         self.score: float | np.ndarray | None = None
         for score in self._scores:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from tests.conftest import PROG, REPO, RUNTIME, run_module
 from .conftest import FLOAT, needs_tflite, runnable
 
 HAS_SERIAL = importlib.util.find_spec("serial") is not None
+HEADER = "index,value,prediction,residual,score,anomaly,out_of_range,forecast"
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +69,12 @@ def finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
 
 def parse_csv(stdout):
     lines = stdout.strip().splitlines()
-    assert lines[0] == "index,value,prediction,residual,score,anomaly,out_of_range"
+    assert lines[0] == HEADER
     rows = [line.split(",") for line in lines[1:]]
-    return [(int(i), float(v), float(p) if p else None, o == "1") for i, v, p, _, _, _, o in rows]
+    # (index, value, forecast of the next sample, out of range)
+    return [
+        (int(i), float(v), float(f) if f else None, o == "1") for i, v, _, _, _, _, o, f in rows
+    ]
 
 
 def assert_same_predictions(rows, expected):
@@ -91,7 +96,7 @@ def test_an_app_and_stream_run_the_same_file_to_the_bit(lstm_dir, samples, mode)
     assert res.returncode == 0, res.stderr
     model = open_model(lstm_dir, mode=mode)
     assert f"{model.variant} {model.mode} file" in res.stderr
-    printed = [json.loads(line)["prediction"] for line in res.stdout.splitlines()]
+    printed = [json.loads(line)["forecast"] for line in res.stdout.splitlines()]
     expected = [
         None if p is None else float(p) for p in api_predictions(lstm_dir, samples, None, mode)
     ]
@@ -150,9 +155,14 @@ def test_stdin_one_number_per_line_as_jsonl(lstm_dir, samples):
         "score": None,
         "anomaly": False,
         "out_of_range": False,
+        "forecast": None,
     }
     expected = api_predictions(lstm_dir, samples[:60], "int8", "window")
-    np.testing.assert_allclose([r["prediction"] for r in rows[49:]], expected[49:], rtol=1e-9)
+    np.testing.assert_allclose([r["forecast"] for r in rows[49:]], expected[49:], rtol=1e-9)
+    # a line's prediction is the forecast made for its own sample: value - prediction = residual
+    for before, row in itertools.pairwise(rows[49:]):
+        assert row["prediction"] == before["forecast"]
+        assert row["residual"] == pytest.approx(row["value"] - row["prediction"], abs=1e-12)
 
 
 def test_values_outside_the_training_range_are_passed_through_and_flagged(lstm_dir):
@@ -214,14 +224,14 @@ def test_several_columns_give_one_prediction_each(lstm_dir, samples, tmp_path):
         "b",
     )
     lines = res.stdout.strip().splitlines()
-    fields = ["prediction", "residual", "score", "anomaly", "out_of_range"]
+    fields = ["prediction", "residual", "score", "anomaly", "out_of_range", "forecast"]
     assert lines[0] == "index," + ",".join(
         f"{n}{'_' + f if f else ''}" for n in "ab" for f in ["", *fields]
     )
     last = lines[-1].split(",")
     want_a = api_predictions(lstm_dir, samples[:70])[-1]
     want_b = api_predictions(lstm_dir, [-x for x in samples[:70]])[-1]
-    np.testing.assert_allclose([float(last[2]), float(last[8])], [want_a, want_b], rtol=1e-5)
+    np.testing.assert_allclose([float(last[7]), float(last[14])], [want_a, want_b], rtol=1e-5)
 
 
 def test_sim_source_streams_count_samples(lstm_dir):
@@ -229,7 +239,8 @@ def test_sim_source_streams_count_samples(lstm_dir):
     res = run_module("runtime", *args)
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert res.returncode == 0 and len(rows) == 80
-    assert rows[48]["prediction"] is None and rows[49]["prediction"] is not None
+    assert rows[48]["forecast"] is None and rows[49]["forecast"] is not None
+    assert rows[49]["prediction"] is None and rows[50]["prediction"] == rows[49]["forecast"]
     assert run_module("runtime", *args).stdout == res.stdout  # seeded
 
 
@@ -349,7 +360,7 @@ def test_undecodable_and_malformed_lines_are_bad_lines(lstm_dir, samples):
 
 def test_random_bytes_say_what_input_was_expected(lstm_dir):
     code, out, err = run_bytes(lstm_dir, np.random.default_rng(1).bytes(20_000))
-    assert code == 2 and out.strip() == "index,value,prediction,residual,score,anomaly,out_of_range"
+    assert code == 2 and out.strip() == HEADER
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: no line of the input held a reading (expected numbers, one")
     assert len(last) < 300 and last.isascii() and "Traceback" not in err
