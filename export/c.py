@@ -40,13 +40,15 @@ def write_sources(
     anomaly: dict,
     about: str,
     states: list[np.ndarray] | None = None,
+    columns: bool = False,
 ) -> None:
     """Write HEADER and the source of `precision` into out/. layers: (cell, kernel, recurrent,
     bias) per recurrent layer in Keras's layout; dense: (kernel, bias); states: each layer's
-    h on real data (samples, units), for GPTQ's rounding of an int8 source."""
+    h on real data (samples, units), for GPTQ's rounding of an int8 source; columns: a scale
+    per column in every int8 matrix, one-row ones too."""
     out.mkdir(parents=True, exist_ok=True)
     (out / HEADER).write_text(header(layers, norm, window, anomaly, about))
-    text = source(precision, layers, dense, norm, about, states)
+    text = source(precision, layers, dense, norm, about, states, columns)
     (out / source_name(precision)).write_text(text)
 
 
@@ -161,8 +163,10 @@ def source(
     norm: Normalization,
     about: str,
     states: list[np.ndarray] | None = None,
+    columns: bool = False,
 ) -> str:
-    """The C99 source of one precision (int8 rounded by GPTQ on `states`, each layer's h)."""
+    """The C99 source of one precision (int8 rounded by GPTQ on `states`, each layer's h;
+    columns: a scale per column in every int8 matrix)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown C precision {precision!r}")
     int8 = precision == "int8"
@@ -170,13 +174,16 @@ def source(
     for i, (_, kernel, recurrent, bias) in enumerate(layers):
         below, own = (None, None) if states is None else (states[i - 1] if i else None, states[i])
         constants += [
-            matrix(f"K{i}", kernel, int8, below),
-            matrix(f"R{i}", recurrent, int8, own),
+            matrix(f"K{i}", kernel, int8, below, columns),
+            matrix(f"R{i}", recurrent, int8, own, columns),
             array(f"B{i}", np.reshape(bias, -1)),
         ]
     calls, inputs, width = layer_calls(layers)
     last = None if states is None else states[-1]
-    constants += [matrix("D", dense[0], int8, last), array("D_BIAS", np.reshape(dense[1], -1))]
+    constants += [
+        matrix("D", dense[0], int8, last, columns),
+        array("D_BIAS", np.reshape(dense[1], -1)),
+    ]
     cells = {cell for cell, *_ in layers}
     gates = max((4 if cell == "lstm" else 3) * r.shape[0] for cell, _, r, _ in layers)
     if norm.lead:  # a change model: its inputs are the steps between samples

@@ -30,9 +30,12 @@ def float_literal(x: float) -> str:
     return f"{text}f"
 
 
-def matrix(name: str, w: np.ndarray, int8: bool, inputs: np.ndarray | None = None) -> str:
+def matrix(
+    name: str, w: np.ndarray, int8: bool, inputs: np.ndarray | None = None, columns: bool = False
+) -> str:
     """A weight matrix as C constants: float values, or int8 ones and one scale per column
-    (rounded by GPTQ when given the inputs it multiplies, export/rounding.py)."""
+    (rounded by GPTQ when given the inputs it multiplies, export/rounding.py); columns: a scale
+    per column for a one-row matrix too (each weight exact)."""
     w = np.asarray(w, np.float32)
     shape = f"{w.shape[0]} x {w.shape[1]}"
     if not int8:
@@ -42,7 +45,7 @@ def matrix(name: str, w: np.ndarray, int8: bool, inputs: np.ndarray | None = Non
     # layer's input kernel: as many scales as weights otherwise).
     k = w / (np.abs(w).max() / 127) if w.any() else w
     on_grid = bool(np.all(np.abs(k - np.round(k)) < 1e-3))
-    per_column = w.shape[0] > 1 and not on_grid
+    per_column = (w.shape[0] > 1 or columns) and not on_grid
     scale = rounding.scales(w, per_column)
     if inputs is None or on_grid or w.shape[0] == 1:
         q = rounding.nearest(w, scale)

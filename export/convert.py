@@ -19,11 +19,12 @@ import keras
 import numpy as np
 
 from runtime import cells as numpy_cells
+from training import stress
 from training.files import step_weights_file
 from training.snap import INT8_MIN_ELEMENTS
 
-from . import cells, onnx, rounding, step, stress, tflite
-from .variants import BY_KEY, GPTQ, KERAS_CELLS, TWO_PASS, WIDE, WIDE_RANGE
+from . import cells, onnx, rounding, step, tflite
+from .variants import BY_KEY, COLUMN_SCALES, GPTQ, KERAS_CELLS, TWO_PASS, WIDE, WIDE_RANGE
 
 CALIBRATION_STEPS = 1000  # stream steps whose states calibrate a step model, evenly spaced
 # States beyond those calibration reached: EC2's stressed test windows drove |c| to 2.3 where
@@ -49,7 +50,11 @@ def convert_to(
         return numpy_weights(model, variant.mode, out)
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
-    if recipe in (GPTQ, TWO_PASS):  # weights rounded here: the converter stores them as they are
+    if recipe in (
+        GPTQ,
+        TWO_PASS,
+        COLUMN_SCALES,
+    ):  # weights rounded here: the converter stores them as they are
         gptq_onto_grid(model, train, GRIDS[variant.format, variant.quant])
     if variant.mode == "step":
         # Long streams for the states deep in a stream; stressed windows, each from a zero

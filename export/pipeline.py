@@ -23,7 +23,7 @@ from .inspect import tflite_metadata
 from .parity import latency_us
 from .references import References, load_inputs, load_keras, references
 from .report import write_report
-from .variants import GPTQ, Variant
+from .variants import COLUMN_SCALES, GPTQ, Variant
 
 
 def c_skipped() -> str:
@@ -46,7 +46,7 @@ def write_c(
     stepper = load_keras(step_weights_file(artifacts))
     layers, dense = layer_weights(stepper)
     states = None
-    if recipe == GPTQ:
+    if recipe in (GPTQ, COLUMN_SCALES):
         train = refs.ref.series[: refs.test_start]
         named = zip(state_names(stepper), stream_states(stepper, train), strict=True)
         states = [s for name, s in named if name.startswith("h")]
@@ -60,7 +60,16 @@ def write_c(
         return
     precision = variant.name.removeprefix("c_")
     write_sources(
-        out.parent, precision, layers, dense, refs.norm, meta["window"], refs.anomaly, about, states
+        out.parent,
+        precision,
+        layers,
+        dense,
+        refs.norm,
+        meta["window"],
+        refs.anomaly,
+        about,
+        states,
+        columns=recipe == COLUMN_SCALES,
     )
 
 

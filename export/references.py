@@ -12,9 +12,8 @@ from runtime.anomaly import THRESHOLD, cycle
 from runtime.errors import UserError
 from runtime.parity import Reference
 from runtime.windows import Normalization
+from training import stress
 from training.files import step_weights_file
-
-from . import stress
 
 
 def load_inputs(artifacts: Path) -> tuple[dict, dict]:

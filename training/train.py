@@ -22,7 +22,13 @@ from .metrics import mse_in_data_units, skill_metrics, skill_text, skill_warning
 from .model import build_model
 from .plots import plot_history, plot_predictions
 from .snap import GRID_EPOCHS, rounding_moves, too_sensitive, train_on_grid
-from .streaming import LEARNING_RATE, stream_forecasts, tune_for_streaming, validation_forecasts
+from .streaming import (
+    LEARNING_RATE,
+    stream_forecasts,
+    stressed_validation,
+    tune_for_streaming,
+    validation_forecasts,
+)
 
 # Keras retraces its predict function for each new remainder-batch shape (train, validation, test
 # and the rounding checks each have one) and TensorFlow then warns about retracing: noise here.
@@ -128,9 +134,11 @@ def round_for_files(
     (fit_x, fit_y), (val_x, val_y) = validation_split(sp, cfg)
     seq = build_model(cfg, sequences=True)
     seq.set_weights(model.get_weights())
+    stressed = stressed_validation(sp.train_series, cfg)
     moves = {
         "window": rounding_moves(model, lambda: predict(model, val_x)),
         "step": rounding_moves(seq, lambda: validation_forecasts(seq, sp.train_series, cfg)),
+        "stressed": rounding_moves(model, lambda: predict(model, stressed)),
     }
     on_grid = any(too_sensitive(m) for m in moves.values())
     say(

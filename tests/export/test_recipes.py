@@ -23,7 +23,10 @@ pytestmark = pytest.mark.tensorflow
 # rounded to nearest, its C int8 weights miss the bound on the stream (2.5e-2 > 1e-2) and so do
 # its float16 step weights (1.7e-3 > 1e-3); its full-integer step file from fused cells misses
 # too (5.3e-2 > 5e-2), and its dynamic-range step file, rounded to nearest (4.7e-2) or by GPTQ
-# (1.1e-2 > 1e-2), until the state is multiplied in two passes (3.1e-3).
+# (1.1e-2 > 1e-2), until the state is multiplied in two passes (3.1e-3). That is the model
+# training made before it measured the files' rounding on stressed windows (training/streaming.py);
+# with that measure, its stream tuning keeps one epoch and all four files hold by their first
+# recipe, so the fixture lifts the budget to train the model whose files climb the ladder.
 SERIES = (
     Path(__file__).resolve().parents[3]
     / "shared/nab/data/realKnownCause/machine_temperature_system_failure.csv"
@@ -35,19 +38,12 @@ def hard_model(tmp_path_factory) -> Path:
     if not SERIES.is_file():
         pytest.skip(f"no {SERIES}")
     out = tmp_path_factory.mktemp("recipes") / "machine_temperature"
-    res = run_here(
-        "training",
-        "--data",
-        str(SERIES),
-        "--column",
-        "value",
-        "--rows",
-        "750",
-        "--target",
-        "change",
-        "--out",
-        str(out),
-    )
+    with pytest.MonkeyPatch.context() as patch:  # run_here trains in this process
+        patch.setattr("training.snap.ROUNDING_BUDGET", {"int8": np.inf, "float16": np.inf})
+        res = run_here(
+            "training", "--data", str(SERIES), "--column", "value", "--rows", "750",
+            "--target", "change", "--out", str(out),
+        )  # fmt: skip
     assert res.returncode == 0, res.stderr
     return out
 
@@ -130,3 +126,29 @@ def test_the_window_dynamic_range_file_in_two_passes(hard_model, tmp_path):
             assert error is None, error
             dev[recipe] = float(np.abs(tflite.run_window_file(out.read_bytes(), x) - ref).max())
     assert dev[TWO_PASS] < dev[NEAREST] / 4 and dev[TWO_PASS] < BY_KEY["dynamic_int8"].tolerance
+
+
+def test_a_scale_per_column_keeps_a_one_row_kernel_exact():
+    """COLUMN_SCALES, the int8-weights family's last recipe: the C source's one-row input kernel
+    gets a scale per weight (ETTh2's oil temperature missed by its one scale), nothing else."""
+    import re
+
+    from export.c_text import matrix
+    from export.variants import COLUMN_SCALES
+
+    assert (
+        BY_KEY["step:c_int8"].recipes[-1]
+        == COLUMN_SCALES
+        == BY_KEY["onnx_dynamic_int8"].recipes[-1]
+    )
+    w = np.random.default_rng(3).normal(size=(1, 200)).astype(np.float32)
+
+    def dequantized(text: str) -> np.ndarray:
+        q, scale = (re.search(rf"{name}\[\d+\] = {{[^\n]*\n(.*?)}};", text, re.S)[1]
+                    for name in ("K0_W", "K0_SCALE"))  # fmt: skip
+        q = np.array([float(v) for v in q.replace(",", " ").split()])
+        return q * np.array([float(v.rstrip("f")) for v in scale.replace(",", " ").split()])
+
+    one = np.abs(dequantized(matrix("K0", w, int8=True)) - w[0]).max()
+    exact = np.abs(dequantized(matrix("K0", w, int8=True, columns=True)) - w[0]).max()
+    assert exact < 1e-6 * np.abs(w).max() < one / 100
