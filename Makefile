@@ -134,7 +134,7 @@ $(TEST_ARTIFACTS)/.stamp: $(VENV)/.stamp $(SOURCES) tests/make_artifacts.py
 	$(VENV)/bin/python -m tests.make_artifacts $(TEST_ARTIFACTS)
 	@touch $@
 
-wheel: $(VENV)/.stamp ## the runtime alone as a wheel -> dist/ (pip install ...whl[litert] on a device)
+wheel: $(VENV)/.stamp ## the runtime alone as a wheel, by uv build (hatchling) -> dist/ (pip install ...whl[litert] on a device)
 	$(VENV)/bin/python -m release
 
 lint: $(VENV)/.stamp ## ruff check and format check
@@ -168,7 +168,7 @@ test-training: $(VENV)/.stamp $(TEST_ARTIFACTS)/.stamp
 test-device: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp
 	$(DEVICE_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
 	  $$($(VENV)/bin/python -m release --out build/wheel)
-	EDGE_RUNTIME=edge_forecaster_runtime EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) \
+	EDGE_RUNTIME=installed EDGE_TEST_ARTIFACTS=$(TEST_ARTIFACTS) \
 	  $(DEVICE_VENV)/bin/python -m pytest -q tests/runtime
 
 test-classic: $(CLASSIC_VENV)/.stamp $(TEST_ARTIFACTS)/.stamp

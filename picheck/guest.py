@@ -51,7 +51,7 @@ def guest_layout(pi_os: str) -> tuple[dict, dict, dict]:
 
 
 # The emulated Pi runs the runtime as a device would: installed from the wheel, no source tree
-GUEST_MODULE = "edge_forecaster_runtime"
+GUEST_RUNTIME = "installed"
 
 
 def prepare_guest(root: Path, cpu: str, artifacts: Path, say: object, venvs: dict) -> None:
@@ -117,7 +117,7 @@ def guest_tests(root: Path, cpu: str, venv: str) -> tuple[str, bool]:
     proc = chroot(
         root,
         cpu,
-        f"cd /work && EDGE_RUNTIME={GUEST_MODULE} EDGE_TEST_ARTIFACTS=build/test-artifacts "
+        f"cd /work && EDGE_RUNTIME={GUEST_RUNTIME} EDGE_TEST_ARTIFACTS=build/test-artifacts "
         f"/opt/{venv}/bin/python -m pytest -q -p no:cacheprovider tests/runtime",
     )
     out = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]

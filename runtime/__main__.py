@@ -334,7 +334,8 @@ def main() -> int:
     """Parse the command line and run a subcommand."""
     parser = ArgumentParser(
         # `python -m runtime` from the source tree, `edge-forecast` from the installed wheel
-        prog="edge-forecast" if __package__ != "runtime" else "python -m runtime",
+        # the console script's name when installed, what was typed when run from the sources
+        prog="edge-forecast" if Path(sys.argv[0]).name == "edge-forecast" else "python -m runtime",
         description="Run exported forecasters on a device: numpy and one interpreter "
         "(ai-edge-litert, tflite-runtime or onnxruntime) or none, no TensorFlow.",
     )
@@ -529,7 +530,7 @@ def main() -> int:
 
 
 def cli() -> None:
-    """The console script `edge-forecast` of the runtime wheel (see release/)."""
+    """The console script `edge-forecast` (pyproject.toml)."""
     run_cli(main)
 
 

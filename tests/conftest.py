@@ -7,7 +7,6 @@ import importlib
 import importlib.util
 import io
 import os
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,25 +20,19 @@ if HAS_TF:
     # reads once, when first imported: before any test module imports keras, or a training in
     # this process would differ from one in its own process in the last bits (7e-8)
     import training  # noqa: F401
-# The runtime under test: the source tree's `runtime`, or (EDGE_RUNTIME=edge_forecaster_runtime,
-# as `make test` runs them once) the package installed from the wheel. Every `runtime` import of
-# the tests, and every `python -m runtime` they start, then goes to the installed package.
-RUNTIME = os.environ.get("EDGE_RUNTIME", "runtime")
-PROG = "python -m runtime" if RUNTIME == "runtime" else "edge-forecast"
+# The runtime under test: the source tree's, or (EDGE_RUNTIME=installed, as `make test` runs the
+# device tests) the package pip installed from the wheel. Then `runtime` is imported once with the
+# repository left off sys.path, and every Python the tests start runs with -P (no working
+# directory on its path): each `import runtime` and `python -m runtime` finds the installed one.
+INSTALLED = os.environ.get("EDGE_RUNTIME") == "installed"
+PYTHON = [sys.executable, "-P"] if INSTALLED else [sys.executable]
+if INSTALLED:
+    _path = sys.path[:]
+    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != REPO]
+    import runtime
 
-
-def _alias(name: str) -> None:
-    """Make `import runtime[.x]` import the installed package `name`[.x]."""
-    package = importlib.import_module(name)
-    assert "site-packages" in package.__file__, f"{name} is not installed: {package.__file__}"
-    sys.modules["runtime"] = package
-    for module in pkgutil.iter_modules(package.__path__):
-        full = importlib.import_module(f"{name}.{module.name}")
-        sys.modules[f"runtime.{module.name}"] = full
-
-
-if RUNTIME != "runtime":
-    _alias(RUNTIME)
+    sys.path[:] = _path
+    assert "site-packages" in runtime.__file__, f"runtime is not installed: {runtime.__file__}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -68,7 +61,7 @@ def run_module(
 ) -> subprocess.CompletedProcess:
     """Run `python -m module args` from the repo root, capturing text output."""
     return subprocess.run(
-        [sys.executable, "-m", RUNTIME if module == "runtime" else module, *args],
+        [*(PYTHON if module == "runtime" else [sys.executable]), "-m", module, *args],
         input=stdin,
         text=True,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The runtime wheel in a fresh environment: `pip install ...whl[litert]` and nothing else."""
+"""The runtime as a package: the standard front end's wheel, and `pip install .`, in fresh venvs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 EXAMPLE = """
 import numpy as np
-from edge_forecaster_runtime import Stream, open_model
+from runtime import Stream, open_model
 
 model = open_model(ARTIFACTS, variant="dynamic_int8")
 stream = Stream(model)
@@ -32,16 +32,45 @@ def wheel(tmp_path_factory):
     return out / res.stdout.strip().rsplit("/", 1)[-1]
 
 
-def test_the_wheel_holds_the_runtime_alone_under_its_own_name(wheel):
+def test_the_wheel_holds_the_runtime_alone_under_its_one_name(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    package = {n.split("/", 1)[1] for n in names if n.startswith("edge_forecaster_runtime/")}
+    package = {n.split("/", 1)[1] for n in names if n.startswith("runtime/")}
     sources = [*(REPO / "runtime").glob("*.py"), *(REPO / "runtime").glob("static/*")]
     assert package == {str(p.relative_to(REPO / "runtime")) for p in sources}
-    assert all(n.startswith("edge_forecaster_runtime") for n in names)
+    assert all(n.startswith(("runtime/", "edge_forecaster_runtime-")) for n in names)
     info = next(n for n in names if n.endswith(".dist-info/METADATA"))
-    meta = zipfile.ZipFile(wheel).read(info)
+    meta = zipfile.ZipFile(wheel).read(info).decode()
     for extra in ("litert", "tflite", "onnx", "serial", "mqtt"):
-        assert f"Provides-Extra: {extra}" in meta.decode()
+        assert f"Provides-Extra: {extra}" in meta
+    entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "edge-forecast = runtime.__main__:cli" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_the_same_sources_build_the_same_wheel(wheel, tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "release", "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / wheel.name).read_bytes() == wheel.read_bytes()
+
+
+def test_pip_install_of_the_sources_gives_the_same_package(test_artifacts, tmp_path):
+    """`pip install .` (PEP 517, no extra): numpy alone, the numpy file, no TensorFlow."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
+    res = subprocess.run([*pip, str(REPO)], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    code = (
+        "import sys, runtime; from runtime import Stream, open_model; "
+        f"m = open_model({str(test_artifacts / 'lstm')!r}, 'numpy'); print(m.backend.name, "
+        "runtime.__file__.count('site-packages'), 'tensorflow' in sys.modules)"
+    )
+    run = subprocess.run(
+        [str(venv / "bin/python"), "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["numpy", "1", "False"]
 
 
 def test_a_fresh_venv_with_the_litert_extra_runs_the_cli_and_the_example(

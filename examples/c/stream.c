@@ -1,6 +1,7 @@
 /* Stream samples through the generated C forecaster: one number per line on stdin, and per
- * sample the columns of `python -m runtime stream`: index,value,prediction,residual,score,
- * anomaly,out_of_range. A line that is not a number is reported on stderr and skipped.
+ * sample the columns of `python -m runtime stream`: index,value,prediction (made for this
+ * sample),residual,score,anomaly,out_of_range,forecast (of the next). A line that is not a number
+ * is reported on stderr and skipped.
  *
  * Build it beside the two generated files (make c-demo does):
  *   cc -std=c99 -O3 -I artifacts/c examples/c/stream.c artifacts/c/forecaster_float32.c -lm
@@ -28,7 +29,7 @@ int main(void) {
     int has_last = 0;
 
     ef_reset(&stream);
-    puts("index,value,prediction,residual,score,anomaly,out_of_range");
+    puts("index,value,prediction,residual,score,anomaly,out_of_range,forecast");
     while (fgets(line, sizeof line, stdin)) {
         double value;
         lineno++;
@@ -39,13 +40,13 @@ int main(void) {
         }
         int has_forecast = ef_push(&stream, (float)value, &forecast);
         printf("%ld,%.17g,", read, value);
-        if (has_forecast) printf("%.6g", forecast);
-        putchar(',');
-        if (has_last) /* the sample against the forecast made for it, and its score */
-            printf("%.6g,%.6f", value - last_forecast, stream.score);
+        if (has_last) /* the forecast made for this sample, the residual, the score */
+            printf("%.6g,%.6g,%.6f", last_forecast, value - last_forecast, stream.score);
         else
-            putchar(',');
-        printf(",%d,%d\n", stream.anomaly, stream.out_of_range);
+            printf(",,");
+        printf(",%d,%d,", stream.anomaly, stream.out_of_range);
+        if (has_forecast) printf("%.6g", forecast);
+        putchar('\n');
         read++;
         predicted += has_forecast;
         anomalies += stream.anomaly;

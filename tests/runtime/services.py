@@ -11,14 +11,13 @@ import queue
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import REPO, RUNTIME
+from tests.conftest import PYTHON, REPO
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -146,7 +145,7 @@ class Serve:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", RUNTIME, "serve", *args],
+            [*PYTHON, "-m", "runtime", "serve", *args],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -9,7 +9,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import threading
 import tty
 import warnings
@@ -18,7 +17,7 @@ import numpy as np
 import pytest
 
 from runtime import Stream, open_model
-from tests.conftest import PROG, REPO, RUNTIME, run_module
+from tests.conftest import PYTHON, REPO, run_module
 
 from .conftest import FLOAT, needs_tflite, runnable
 
@@ -41,7 +40,7 @@ def api_predictions(folder, values, variant=FLOAT, mode=None):
 
 def start_stream(model, *args):
     """`python -m runtime stream --model MODEL ARGS` running in the background, text pipes."""
-    cmd = [sys.executable, "-m", RUNTIME, "stream", "--model", str(model), *args]
+    cmd = [*PYTHON, "-m", "runtime", "stream", "--model", str(model), *args]
     # A shell's background job ignores SIGINT and its children inherit that (the runtime keeps
     # an ignored SIGINT ignored): the stream gets Ctrl-C as a terminal would deliver it.
     return subprocess.Popen(
@@ -245,7 +244,7 @@ def test_sim_source_streams_count_samples(lstm_dir):
 
 
 def test_closed_stdout_ends_quietly(lstm_dir):
-    cmd = f"{sys.executable} -m {RUNTIME} stream --model {lstm_dir} --input sim | head -n 3"
+    cmd = f"{' '.join(PYTHON)} -m runtime stream --model {lstm_dir} --input sim | head -n 3"
     res = subprocess.run(
         ["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=REPO, timeout=60
     )
@@ -329,7 +328,7 @@ def test_ctrl_c_ends_with_the_summary(lstm_dir):
 
 def run_bytes(model, data: bytes, *args):
     """`python -m runtime stream` fed raw bytes on stdin (text mode could not send them)."""
-    cmd = [sys.executable, "-m", RUNTIME, "stream", "--model", str(model), *args]
+    cmd = [*PYTHON, "-m", "runtime", "stream", "--model", str(model), *args]
     res = subprocess.run(cmd, cwd=REPO, input=data, capture_output=True, timeout=120)
     return res.returncode, res.stdout.decode(), res.stderr.decode("utf-8", "replace")
 
@@ -375,7 +374,7 @@ def test_help_and_refused_option_values():
         assert res.returncode == 2 and res.stdout == ""
         assert res.stderr == (
             f"error: argument {option}: expected a number above 0, got {value!r} "
-            f"(see {PROG} stream --help)\n"
+            f"(see python -m runtime stream --help)\n"
         )
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 
-from tests.conftest import REPO, RUNTIME
+from tests.conftest import PYTHON, REPO
 
 
 def test_file_digests_are_sha256_without_loading_openssl(tmp_path):
@@ -22,7 +21,7 @@ def test_file_digests_are_sha256_without_loading_openssl(tmp_path):
         f"print(sha256_file(Path({str(path)!r}))); print('_hashlib' in sys.modules)"
     )
     res = subprocess.run(
-        [sys.executable, "-c", code.replace("runtime.", f"{RUNTIME}.")],
+        [*PYTHON, "-c", code],
         capture_output=True, text=True, check=True, cwd=REPO,
     )  # fmt: skip
     by_numpy, digest, after = res.stdout.split()

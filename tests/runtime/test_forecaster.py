@@ -12,7 +12,7 @@ import pytest
 
 from runtime import Stream, UserError, open_model
 from runtime.parity import REFERENCE, Reference
-from tests.conftest import REPO, RUNTIME
+from tests.conftest import PYTHON, REPO
 
 from .conftest import FLOAT, MODELS, TFLITE_BACKENDS, manifest_files, needs_tflite, runnable
 
@@ -122,17 +122,17 @@ def test_tflite_runtime_214_runs_every_tflite_file_it_is_offered(test_artifacts)
 def test_runtime_never_imports_tensorflow(lstm_dir):
     code = f"""
 import sys
-from {RUNTIME} import Stream, open_model
+from runtime import Stream, open_model
 f = open_model({str(lstm_dir)!r}, {FLOAT!r}, mode="window")
 s = Stream(f)
 for i in range(60):
     s.push(float(i % 7) / 7)
-import {RUNTIME}.__main__, {RUNTIME}.sources
+import runtime.__main__, runtime.sources
 bad = sorted(m for m in sys.modules
              if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "training", "export"))
 print(",".join(bad) or "clean")
 """
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run([*PYTHON, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "clean"
 
