@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.errors import UserError, run_cli
+from runtime.cli.args import run_cli
+from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
 from .native import c_loop

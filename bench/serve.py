@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.errors import ArgumentParser, UserError, positive, run_cli
+from runtime.cli.args import ArgumentParser, positive, run_cli
+from runtime.errors import UserError
 from runtime.forecaster import open_model
 from training.files import write_between_markers
 

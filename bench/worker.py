@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime import Stream, open_model
-from runtime.backends import version_of
+from runtime.interpreters import version_of
 from runtime.manifest import read_manifest
 
 from .coldstart import peak_rss_mb

@@ -7,8 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from runtime.errors import ArgumentParser, UserError, run_cli
-from runtime.parity import parse_tolerance
+from runtime.cli.args import ArgumentParser, parse_tolerance, run_cli
+from runtime.errors import UserError
 
 from .variants import BY_KEY, VARIANTS
 

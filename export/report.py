@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.anomaly import ScoreParams
+from runtime.manifest import io_types
 from runtime.windows import Normalization
 from training.files import write_json
 from training.metrics import skill_text
@@ -42,6 +43,7 @@ def write_report(folder: Path, rows: list[dict], meta: dict, refs: object) -> di
                 "test_mse": e["test_mse"],
                 "latency_us": e["latency_us"],
                 "backend": e["backend"],
+                "io": io_types(e),
                 "drift": e.get("drift"),
                 "recipe": e.get("recipe"),
                 "tried": e.get("tried", []),
@@ -103,16 +105,16 @@ def _markdown(data: dict) -> str:
         f"{skill_text(data['metrics'].get('skill'))}).",
         "",
         "| file | mode | bytes | vs float32 | max dev | stress | bound | outside the range "
-        "| RMS dev | test MSE | µs/call | interpreter | parity |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| RMS dev | test MSE | µs/call | interpreter | takes and gives | parity |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in data["files"]:
         if r["skipped"]:
-            lines.append(f"| {r['file']} | {r['mode']} | | | | | | | | | | | {r['skipped']} |")
+            lines.append(f"| {r['file']} | {r['mode']} | | | | | | | | | | | | {r['skipped']} |")
             continue
         if r["error"]:
             lines.append(
-                f"| {r['file']} | {r['mode']} | | | | | {r['tolerance']:.0e} | | | | | | "
+                f"| {r['file']} | {r['mode']} | | | | | {r['tolerance']:.0e} | | | | | | | "
                 f"**FAILED**: {r['error']} |"
             )
             continue
@@ -123,7 +125,8 @@ def _markdown(data: dict) -> str:
             f"| {r['file']} | {r['mode']} | {r['bytes']:,} | {ratio} | "
             f"{r['max_abs']:.1e} | {r['stress_max_abs']:.1e} | {r['tolerance']:.0e} | {outside} | "
             f"{r['rms']:.1e} | "
-            f"{r['test_mse']:.2e} | {r['latency_us']:.1f} | {r['backend']} | {verdict} |"
+            f"{r['test_mse']:.2e} | {r['latency_us']:.1f} | {r['backend']} | "
+            f"{r.get('io', '')} | {verdict} |"
         )
     made = [r for r in data["files"] if r.get("recipe")]
     if made:

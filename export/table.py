@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtime.errors import run_cli
+from runtime.cli.args import run_cli
 from training.targets import series_args, table_main
 
 from .variants import VARIANTS

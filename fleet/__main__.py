@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runtime.errors import ArgumentParser, UserError, run_cli
+from runtime.cli.args import ArgumentParser, run_cli
+from runtime.errors import UserError
 from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
 from training.files import write_between_markers

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.anomaly import AnomalyScore
-from runtime.errors import ArgumentParser, run_cli
+from runtime.cli.args import ArgumentParser, run_cli
 from runtime.forecaster import open_model
 from runtime.sources import read_csv_column
 from runtime.stream import Stream

@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.errors import ArgumentParser, UserError, run_cli
+from runtime.cli.args import ArgumentParser, run_cli
+from runtime.errors import UserError
 
 ETT = "ETT (CC BY-ND 4.0)"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from fleet.inputs import PER_SERIES
-from runtime.errors import ArgumentParser, UserError, run_cli
+from runtime.cli.args import ArgumentParser, run_cli
+from runtime.errors import UserError
 from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
 

@@ -13,8 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from runtime.backends import FORMAT_BACKENDS
 from runtime.errors import UserError
+from runtime.interpreters import FORMAT_BACKENDS
 from runtime.manifest import read_manifest
 
 from .compare import outcome, verify_runs, verify_table

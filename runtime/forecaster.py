@@ -11,15 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from .anomaly import THRESHOLD
-from .backends import (
-    TFLITE_BACKENDS,
-    TensorInfo,
-    available,
-    default_backend,
-    open_backend,
-    version_of,
-)
+from .backends import TensorInfo, open_backend
 from .errors import UserError
+from .interpreters import TFLITE_BACKENDS, available, default_backend, version_of
 from .manifest import MODES, Entry, check_runtime, find_entry, read_manifest, verify
 from .windows import Normalization
 

@@ -6,13 +6,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backends import TFLITE_BACKENDS, available
 from .digest import sha256_file
 from .errors import UserError
+from .interpreters import TFLITE_BACKENDS, available
 
 MANIFEST = "manifest.json"
 FORMAT = "edge-forecaster-manifest/1"
 MODES = ("window", "step")  # a whole window per call, or one sample and the state per call
+# Every variant a manifest can name: export/variants.py defines each (its file, format, bound);
+# tests/export/test_recipes.py checks the two lists agree.
+VARIANT_NAMES = (
+    *("float32", "float32_unrolled", "float16", "dynamic_int8", "int8"),  # TFLite
+    *("onnx", "onnx_dynamic_int8", "numpy", "c_float32", "c_int8", "c_integer"),
+)
 
 
 @dataclass(frozen=True)
@@ -138,3 +144,15 @@ def check_runtime(entry: Entry, backend: str, version: str) -> None:
             f"{version} is installed: pip install ai-edge-litert (or use the "
             "dynamic_int8/float32 files, which tflite-runtime 2.14 runs)"
         )
+
+
+def io_types(info: dict) -> str:
+    """What a file takes and gives, e.g. 'int16 in, int16 out, 16-bit activations': a user
+    targeting an int8-only accelerator must see that a full-integer file is not int8 through."""
+    ins = sorted({t["dtype"] for t in info.get("inputs", [])})
+    outs = sorted({t["dtype"] for t in info.get("outputs", [])})
+    if not ins:  # C sources and numpy weights: the API takes and gives floats
+        return "float32 in, float32 out"
+    text = f"{'/'.join(ins)} in, {'/'.join(outs)} out"
+    bits = info.get("activation_bits")
+    return text + (f", {bits}-bit activations" if bits else "")

@@ -7,7 +7,6 @@ device holds its own interpreter's results to the bounds the export's gate used.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -134,12 +133,3 @@ def parity_line(file: str, size: int, p: Parity) -> str:
         f"{file:<30} {size:>8,} B  max dev {p.max_abs:.1e} stress {p.stress_max_abs:.1e} "
         f"(bound {p.tolerance:.0e})  {'ok' if p.passed else 'FAILED parity'}{outside}"
     )
-
-
-def parse_tolerance(text: str) -> tuple[str, float]:
-    """A --tolerance option: 'int8=0.01' -> ('int8', 0.01); 'step:int8=0.01' for a step file."""
-    name, _, value = text.partition("=")
-    try:
-        return name, float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected KEY=BOUND, got {text!r}") from None

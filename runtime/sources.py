@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import sys
@@ -217,22 +216,3 @@ def serial_lines(port: str, baud: int) -> Iterator[bytes]:
     print(f"reading {port} at {baud} baud (Ctrl-C to stop)", file=sys.stderr, flush=True)
     with conn:
         yield from bounded_lines(conn)
-
-
-def open_source(args: argparse.Namespace, norm: Normalization) -> Iterator[Sample]:
-    """The samples of the stream command's --input: -, sim (fitted to the model's range), a
-    serial port or a file."""
-    columns = args.column or None
-    src = args.input
-    if src == "sim":
-        if columns:
-            raise UserError("--column does not apply to --input sim (one simulated sensor)")
-        return simulated(args.count, args.rate, args.seed, norm)
-    if src == "-":
-        return read_samples(bounded_lines(sys.stdin.buffer), columns)
-    path = Path(src)
-    if path.is_char_device():
-        return read_samples(serial_lines(src, args.baud), columns)
-    if not path.is_file():
-        raise UserError(f"--input {src!r} is not -, sim, a serial port or a file")
-    return read_samples(bounded_lines(path.open("rb")), columns)

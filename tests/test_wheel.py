@@ -35,15 +35,17 @@ def wheel(tmp_path_factory):
 def test_the_wheel_holds_the_runtime_alone_under_its_one_name(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     package = {n.split("/", 1)[1] for n in names if n.startswith("runtime/")}
-    sources = [*(REPO / "runtime").glob("*.py"), *(REPO / "runtime").glob("static/*")]
-    assert package == {str(p.relative_to(REPO / "runtime")) for p in sources}
+    sources = [p for p in (REPO / "runtime").rglob("*") if p.is_file()]
+    tracked = [p for p in sources if "__pycache__" not in p.parts]
+    assert package == {str(p.relative_to(REPO / "runtime")) for p in tracked}
+    assert {"cli/stream.py", "serve/service.py", "serve/static/index.html"} <= package
     assert all(n.startswith(("runtime/", "edge_forecaster_runtime-")) for n in names)
     info = next(n for n in names if n.endswith(".dist-info/METADATA"))
     meta = zipfile.ZipFile(wheel).read(info).decode()
     for extra in ("litert", "tflite", "onnx", "serial", "mqtt"):
         assert f"Provides-Extra: {extra}" in meta
     entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "edge-forecast = runtime.__main__:cli" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "edge-forecast = runtime.cli:cli" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_the_same_sources_build_the_same_wheel(wheel, tmp_path):

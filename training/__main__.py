@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.errors import ArgumentParser, run_cli
+from runtime.cli.args import ArgumentParser, run_cli
 
 from .cli import add_dataclass_options, from_args
 from .config import TrainConfig

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtime.errors import ArgumentParser, run_cli
+from runtime.cli.args import ArgumentParser, run_cli
 
 from .files import write_between_markers
 

@@ -148,6 +148,11 @@ def test_report_shows_every_file_with_its_bound(test_artifacts):
     md = (folder / "report.md").read_text()
     assert "| model_int8.tflite | window |" in md and "| 5e-02 |" in md
     assert "Keras test MSE: window mode" in md and "| step_int8.tflite |" in md
+    # what each file takes and gives: a full-integer file's own types, from its manifest entry
+    entry = next(f for f in json.loads((folder / "manifest.json").read_text())["files"]
+                 if f["file"] == "model_int8.tflite")  # fmt: skip
+    dtype, bits = entry["inputs"][0]["dtype"], entry["activation_bits"]
+    assert f"| {dtype} in, {dtype} out, {bits}-bit activations | pass |" in md
     assert (folder / "report.png").stat().st_size > 10_000
 
 

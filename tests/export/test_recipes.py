@@ -152,3 +152,10 @@ def test_a_scale_per_column_keeps_a_one_row_kernel_exact():
     one = np.abs(dequantized(matrix("K0", w, int8=True)) - w[0]).max()
     exact = np.abs(dequantized(matrix("K0", w, int8=True, columns=True)) - w[0]).max()
     assert exact < 1e-6 * np.abs(w).max() < one / 100
+
+
+def test_the_runtime_names_every_variant_the_export_writes():
+    """`--help` lists runtime.manifest.VARIANT_NAMES: the variants export/variants.py defines."""
+    from runtime.manifest import VARIANT_NAMES
+
+    assert sorted(VARIANT_NAMES) == sorted({v.name for v in VARIANTS})

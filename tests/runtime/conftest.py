@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.backends import FORMAT_BACKENDS, available
+from runtime.interpreters import FORMAT_BACKENDS, available
 
 MODELS = ("lstm", "gru", "lstm2")
 TFLITE_BACKENDS = [b for b in FORMAT_BACKENDS["tflite"] if available(b)]

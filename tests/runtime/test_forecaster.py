@@ -127,7 +127,7 @@ f = open_model({str(lstm_dir)!r}, {FLOAT!r}, mode="window")
 s = Stream(f)
 for i in range(60):
     s.push(float(i % 7) / 7)
-import runtime.__main__, runtime.sources
+import runtime.cli, runtime.serve.service
 bad = sorted(m for m in sys.modules
              if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "training", "export"))
 print(",".join(bad) or "clean")

@@ -15,7 +15,7 @@ import pytest
 
 from runtime.anomaly import AnomalyScore
 from runtime.forecaster import open_model
-from runtime.service import Service
+from runtime.serve.service import Service
 from runtime.stream import Stream
 from tests.conftest import REPO
 

@@ -18,7 +18,7 @@ NO_INTERPRETERS = (
     "import sys\n"
     "for name in ('ai_edge_litert', 'tflite_runtime', 'onnxruntime'):\n"
     "    sys.modules[name] = None\n"
-    "from runtime.__main__ import cli\n"
+    "from runtime.cli import cli\n"
     "sys.argv = ['runtime', *sys.argv[1:]]\n"
     "cli()\n"
 )

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime import statefile
 from runtime.errors import UserError
 from runtime.forecaster import open_model
-from runtime.mqtt import parse_payload, sensor_of
-from runtime.service import Service
+from runtime.serve import statefile
+from runtime.serve.mqtt import parse_payload, sensor_of
+from runtime.serve.service import Service
 from runtime.stream import Stream
 from tests.conftest import REPO, run_module
 from tests.runtime.services import CHROMIUM, MOSQUITTO, Chromium, Mosquitto, Serve, wait_until

@@ -167,8 +167,8 @@ def test_a_poison_message_is_answered_once_not_for_ever(broker, lstm_dir):
 
 
 def test_a_state_file_with_a_mistyped_field_is_refused_whole(lstm_dir, tmp_path):
-    from runtime import statefile
-    from runtime.service import Service
+    from runtime.serve import statefile
+    from runtime.serve.service import Service
 
     state = tmp_path / "state.json"
     service = Service(open_model(lstm_dir))

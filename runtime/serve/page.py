@@ -1,6 +1,6 @@
 """The live page: the standard library's HTTP server, serving what the service sees.
 
-GET /            the page (runtime/static/index.html, with uPlot beside it)
+GET /            the page (runtime/serve/static/index.html, with uPlot beside it)
 GET /api/sensors the model, and per sensor its last records, oldest first, as JSON
 GET /events      new records as server-sent events, a JSON list of records per event
 
@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from . import checks
-from .errors import UserError
+from .. import checks
+from ..errors import UserError
 from .service import Service
 
 STATIC = Path(__file__).resolve().parent / "static"

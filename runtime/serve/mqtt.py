@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import UserError
+from ..errors import UserError
 from .ratelimit import RateLimitedLog, shown
 
 PORTS = {"mqtt": 1883, "mqtts": 8883}

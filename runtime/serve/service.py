@@ -12,10 +12,8 @@ import collections
 import math
 import threading
 
-from . import checks
+from .. import StepModel, Stream, WindowModel, checks
 from .feed import Feed
-from .forecaster import StepModel, WindowModel
-from .stream import Stream
 
 MAX_SENSORS = 10_000  # default: streams one service keeps (a sensor past them is refused)
 MAX_NAME_BYTES = 256  # a sensor's name, UTF-8

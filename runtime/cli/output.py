@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 
-from .sources import Sample
+from ..sources import Sample
 
 
 class CtrlC:

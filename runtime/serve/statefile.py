@@ -6,11 +6,10 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
-from . import checks
-from .errors import UserError
-from .files import write_atomic
+from .. import Stream, checks
+from ..errors import UserError
+from ..files import write_atomic
 from .service import Service, check_name, check_record
-from .stream import Stream
 
 FORMAT = 2  # the file's layout; another is refused, not guessed at
 
