@@ -60,17 +60,19 @@ train: $(VENV)/.stamp ## train the default forecaster into artifacts/ (TRAIN_ARG
 export: $(VENV)/.stamp ## convert artifacts/ to TFLite + ONNX behind the parity gate
 	$(VENV)/bin/python -m export --dir $(ARTIFACTS) $(EXPORT_ARGS)
 
-SINE := awk 'BEGIN { for (i = 0; i < 1000; i++) printf "%.17g\n", sin(i * 100 / 999) }'
+# The demos stream the model's own series (its last 1,000 samples, the test part and the end of
+# training), whatever it was trained on.
+OWN_DATA = $(VENV)/bin/python -c 'import sys, numpy; [print(repr(float(v))) for v in numpy.load(sys.argv[1])["values"][-1000:]]' $(ARTIFACTS)/windows.npz
 SHOW := sed -n '1,3p;49,53p;$$p'
 
-stream: $(DEVICE_VENV)/.stamp ## demo: pipe the seed's sine through the exported model, one sample at a time
-	$(SINE) | $(DEVICE_VENV)/bin/python -m runtime stream --model $(ARTIFACTS) --variant $(or $(VARIANT),float32) | $(SHOW)
+stream: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## demo: the model's own series through the exported model, one sample at a time
+	$(OWN_DATA) | $(DEVICE_VENV)/bin/python -m runtime stream --model $(ARTIFACTS) --variant $(or $(VARIANT),float32) | $(SHOW)
 
-c-demo: ## demo: examples/c/stream.c with the generated C forecaster, the same sine (PRECISION=int8)
+c-demo: $(VENV)/.stamp ## demo: examples/c/stream.c with the generated C forecaster, the model's own series (PRECISION=int8)
 	@test -f $(ARTIFACTS)/c/forecaster.h || { echo "error: no $(ARTIFACTS)/c/forecaster.h: run make train export first, with a C compiler installed"; exit 1; }
 	@mkdir -p build
 	$(CC) -std=c99 -O3 -I $(ARTIFACTS)/c -o build/c-stream examples/c/stream.c $(ARTIFACTS)/c/forecaster_$(or $(PRECISION),float32).c -lm
-	$(SINE) | build/c-stream | $(SHOW)
+	$(OWN_DATA) | build/c-stream | $(SHOW)
 
 bench: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp ## measure speed, memory, size vs Keras -> bench/results.md (QUICK=1: a smoke run)
 	$(VENV)/bin/python -m bench --artifacts $(ARTIFACTS) $(if $(QUICK),--quick)

@@ -3,10 +3,9 @@ one model per series, in parallel on Dask, and writes fleet.json and fleet.md.""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from runtime.cli.args import ArgumentParser, run_cli
+from runtime.cli.args import ArgumentParser, checked, run_cli
 from runtime.errors import UserError
 from training.cli import add_dataclass_options, changed_options
 from training.config import TrainConfig
@@ -15,16 +14,7 @@ from training.files import write_between_markers
 from .inputs import PER_SERIES, find_series
 from .run import Settings, run_fleet
 
-
-def fraction(text: str) -> float:
-    """An argparse type: a fraction in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
-    return value
+fraction = checked(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")
 
 
 def main() -> int:

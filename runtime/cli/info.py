@@ -60,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
             f"  {name:<{width}} {e.info.get('mode', 'window'):<6} {e.variant:<17} "
             f"{e.info['bytes']:>8,} B  max dev {p.get('max_abs', math.nan):.1e} <= "
             f"{p.get('tolerance', math.nan):.0e} {verdict:<6}  {io_types(e.info)};  "
-            f"runs on {runner}"
-            + (f" (needs TFLite >= {need})" if need else "")
+            f"runs on {runner}" + (f" (needs TFLite >= {need})" if need else "")
         )
     return 0

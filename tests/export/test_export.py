@@ -118,7 +118,7 @@ def test_manifest_describes_what_the_runtime_needs(test_artifacts):
 
 
 def test_step_files_are_made_from_the_weights_tuned_for_streaming(test_artifacts):
-    """Issue 13: step files follow stream.keras, not the window model; the manifest says which
+    """Step files follow stream.keras, not the window model; the manifest says which
     mode forecasts better, and the runtime runs that one by default."""
     from export.step import sequence_model
     from runtime import open_model

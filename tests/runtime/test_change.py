@@ -1,7 +1,7 @@
 """A change model (it forecasts the step to the next sample) on a series that leaves its range.
 
 The drift test model was trained on the seed's sine drifting up by one amplitude: its test part
-lies above every level it was trained on, which a level model cannot follow (issue 13).
+lies above every level it was trained on, which a level model cannot follow.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ def test_sequence_training_gives_a_window_model_with_the_same_layers(tmp_path):
 
 
 def test_step_weights_are_tuned_for_streaming_and_scored_over_the_whole_stream(tmp_path):
-    """Issue 13: a copy tuned on long sequences makes the step files; model.json says so."""
+    """A copy tuned on long sequences makes the step files; model.json says so."""
     import keras
 
     res = train(tmp_path, "--stream-epochs", "3")
@@ -61,7 +61,7 @@ def test_auto_target_trains_both_and_keeps_the_one_that_validates_better(tmp_pat
 
 
 def test_a_change_model_follows_a_series_out_of_its_training_range(test_artifacts):
-    """Issue 13: the sine drifting up by one amplitude; its test part lies above the training
+    """The sine drifting up by one amplitude; its test part lies above the training
     range. The model's series is the normalized steps; the skill is far above persistence.
     The drift test model is that model (tests/make_artifacts.py trains it, and fails if it
     cannot)."""

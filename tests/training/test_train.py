@@ -56,7 +56,7 @@ def test_training_writes_model_metadata_windows_and_plots(own_process):
 
 
 def test_a_model_that_loses_to_the_last_value_is_warned_about(tmp_path):
-    """A random walk with a trend: its test part leaves the training range (issue 13)."""
+    """A random walk with a trend: its test part leaves the training range."""
     walk = np.cumsum(np.random.default_rng(0).normal(0.3, 1.0, 400)) + 100
     csv = tmp_path / "walk.csv"
     csv.write_text("price\n" + "".join(f"{v:.4f}\n" for v in walk))
