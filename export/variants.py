@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runtime.manifest import variant_key
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Variant:
     """One exported file: format, quantization, mode and the bound on max |deviation from Keras|."""
 
-    name: str  # the quantization: float32, float16, dynamic_int8, int8, onnx, onnx_dynamic_int8
+    name: str  # the variant's name in the manifest (runtime.manifest.VARIANT_NAMES)
     mode: str  # "window": a whole window per call; "step": one sample and the state per call
     format: str  # "tflite" | "onnx" | "numpy" | "c"
     filename: str
@@ -39,7 +41,7 @@ class Variant:
     @property
     def key(self) -> str:
         """Unique name: 'int8' for a window file, 'step:int8' for a step file."""
-        return self.name if self.mode == "window" else f"step:{self.name}"
+        return variant_key(self.name, self.mode)
 
 
 _DYN = "dynamic-range int8 weights (loads in tflite-runtime 2.14)"
@@ -95,122 +97,169 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant("float32", "window", "tflite", "model_float32.tflite", 1e-5, "TFLite float32"),
     Variant(
-        "float32_unrolled",
-        "window",
-        "tflite",
-        "model_float32_unrolled.tflite",
-        1e-5,
-        "TFLite float32, the loop unrolled: the fastest TFLite window file, any batch, "
-        "about 3.5x the bytes",
-        None,
+        name="float32",
+        mode="window",
+        format="tflite",
+        filename="model_float32.tflite",
+        tolerance=1e-5,
+        about="TFLite float32",
     ),
     Variant(
-        "float16",
-        "window",
-        "tflite",
-        "model_float16.tflite",
-        1e-3,
-        "TFLite float16 weights",
+        name="float32_unrolled",
+        mode="window",
+        format="tflite",
+        filename="model_float32_unrolled.tflite",
+        tolerance=1e-5,
+        about="TFLite float32, the loop unrolled: the fastest TFLite window file, any batch, "
+        "about 3.5x the bytes",
+        max_batch=None,
+    ),
+    Variant(
+        name="float16",
+        mode="window",
+        format="tflite",
+        filename="model_float16.tflite",
+        tolerance=1e-3,
+        about="TFLite float16 weights",
         family="float16",
     ),
     Variant(
-        "dynamic_int8",
-        "window",
-        "tflite",
-        "model_dynamic_int8.tflite",
-        1e-2,
-        f"TFLite {_DYN}",
+        name="dynamic_int8",
+        mode="window",
+        format="tflite",
+        filename="model_dynamic_int8.tflite",
+        tolerance=1e-2,
+        about=f"TFLite {_DYN}",
         family="dynamic range",
     ),
     Variant(
-        "int8",
-        "window",
-        "tflite",
-        "model_int8.tflite",
-        5e-2,
-        f"TFLite {_INT8}",
+        name="int8",
+        mode="window",
+        format="tflite",
+        filename="model_int8.tflite",
+        tolerance=5e-2,
+        about=f"TFLite {_INT8}",
         fixed_range=True,
         family="full integer window",
     ),
-    Variant("onnx", "window", "onnx", "model.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
     Variant(
-        "onnx_dynamic_int8",
-        "window",
-        "onnx",
-        "model_dynamic_int8.onnx",
-        1e-2,
-        "ONNX int8 weights (one scale per channel, DequantizeLinear), float arithmetic",
-        None,
+        name="onnx",
+        mode="window",
+        format="onnx",
+        filename="model.onnx",
+        tolerance=1e-5,
+        about="ONNX float32 (tf2onnx)",
+        max_batch=None,
+    ),
+    Variant(
+        name="onnx_dynamic_int8",
+        mode="window",
+        format="onnx",
+        filename="model_dynamic_int8.onnx",
+        tolerance=1e-2,
+        about="ONNX int8 weights (one scale per channel, DequantizeLinear), float arithmetic",
+        max_batch=None,
         family="int8 weights",
     ),
-    Variant("float32", "step", "tflite", "step_float32.tflite", 1e-5, "TFLite float32", None),
     Variant(
-        "float16",
-        "step",
-        "tflite",
-        "step_float16.tflite",
-        1e-3,
-        "TFLite float16",
-        None,
+        name="float32",
+        mode="step",
+        format="tflite",
+        filename="step_float32.tflite",
+        tolerance=1e-5,
+        about="TFLite float32",
+        max_batch=None,
+    ),
+    Variant(
+        name="float16",
+        mode="step",
+        format="tflite",
+        filename="step_float16.tflite",
+        tolerance=1e-3,
+        about="TFLite float16",
+        max_batch=None,
         family="float16",
     ),
     Variant(
-        "dynamic_int8",
-        "step",
-        "tflite",
-        "step_dynamic_int8.tflite",
-        1e-2,
-        f"TFLite {_DYN}",
-        None,
+        name="dynamic_int8",
+        mode="step",
+        format="tflite",
+        filename="step_dynamic_int8.tflite",
+        tolerance=1e-2,
+        about=f"TFLite {_DYN}",
+        max_batch=None,
         family="dynamic range",
     ),
     Variant(
-        "int8",
-        "step",
-        "tflite",
-        "step_int8.tflite",
-        5e-2,
-        "TFLite full-integer, int8 weights with 16-bit activations and state (int16 inputs and "
-        "outputs): with 8-bit ones a stream's state loses too much (0.06-0.22 on real series)",
-        None,
+        name="int8",
+        mode="step",
+        format="tflite",
+        filename="step_int8.tflite",
+        tolerance=5e-2,
+        about="TFLite full-integer, int8 weights with 16-bit activations and state (int16 "
+        "inputs and outputs): with 8-bit ones a stream's state loses too much",
+        max_batch=None,
         fixed_range=True,
         activation_bits=16,
         family="full integer step",
     ),
-    Variant("onnx", "step", "onnx", "step.onnx", 1e-5, "ONNX float32 (tf2onnx)", None),
-    Variant("numpy", "window", "numpy", "model_numpy.npz", 1e-5, _NUMPY, None),
-    Variant("numpy", "step", "numpy", "step_numpy.npz", 1e-5, _NUMPY, None),
     Variant(
-        "c_float32",
-        "step",
-        "c",
-        "c/forecaster_float32.c",
-        1e-5,
-        _C.format("float32 weights and arithmetic"),
-        None,
+        name="onnx",
+        mode="step",
+        format="onnx",
+        filename="step.onnx",
+        tolerance=1e-5,
+        about="ONNX float32 (tf2onnx)",
+        max_batch=None,
     ),
     Variant(
-        "c_int8",
-        "step",
-        "c",
-        "c/forecaster_int8.c",
-        1e-2,
-        _C.format("int8 weights, one scale per output column, float arithmetic"),
-        None,
+        name="numpy",
+        mode="window",
+        format="numpy",
+        filename="model_numpy.npz",
+        tolerance=1e-5,
+        about=_NUMPY,
+        max_batch=None,
+    ),
+    Variant(
+        name="numpy",
+        mode="step",
+        format="numpy",
+        filename="step_numpy.npz",
+        tolerance=1e-5,
+        about=_NUMPY,
+        max_batch=None,
+    ),
+    Variant(
+        name="c_float32",
+        mode="step",
+        format="c",
+        filename="c/forecaster_float32.c",
+        tolerance=1e-5,
+        about=_C.format("float32 weights and arithmetic"),
+        max_batch=None,
+    ),
+    Variant(
+        name="c_int8",
+        mode="step",
+        format="c",
+        filename="c/forecaster_int8.c",
+        tolerance=1e-2,
+        about=_C.format("int8 weights, one scale per output column, float arithmetic"),
+        max_batch=None,
         family="int8 weights",
     ),
     Variant(
-        "c_integer",
-        "step",
-        "c",
-        "c/forecaster_integer.c",
-        5e-2,
-        "C99 source and header (c/forecaster_integer.h) for chips without an FPU: int8 weights, "
-        "int16 fixed-point activations and state, int32 sums, a sigmoid table; no float "
+        name="c_integer",
+        mode="step",
+        format="c",
+        filename="c/forecaster_integer.c",
+        tolerance=5e-2,
+        about="C99 source and header (c/forecaster_integer.h) for chips without an FPU: int8 "
+        "weights, int16 fixed-point activations and state, int32 sums, a sigmoid table; no float "
         "anywhere, nothing beyond <stdint.h>; held to the full-integer files' bound",
-        None,
+        max_batch=None,
         family="integer C",
     ),
 )

@@ -146,6 +146,12 @@ def check_runtime(entry: Entry, backend: str, version: str) -> None:
         )
 
 
+def variant_key(name: str, mode: str) -> str:
+    """A file's unique name among the variants: 'int8' for a window file, 'step:int8' for a
+    step file (the keys of --tolerance and export/variants.py's BY_KEY)."""
+    return name if mode == "window" else f"step:{name}"
+
+
 def io_types(info: dict) -> str:
     """What a file takes and gives, e.g. 'int16 in, int16 out, 16-bit activations': a user
     targeting an int8-only accelerator must see that a full-integer file is not int8 through."""

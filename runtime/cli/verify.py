@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import open_model
 from ..errors import UserError
 from ..interpreters import BACKENDS, available, backends_for, version_of
-from ..manifest import Entry, find_entry, read_manifest
+from ..manifest import Entry, find_entry, read_manifest, variant_key
 from ..manifest import verify as check_file
 from ..parity import Reference, check, parity_line
 from .args import parse_tolerance
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"verifying {folder}/ against {ref_info['file']} (Keras's forecasts at export)")
     for f in manifest["files"]:
-        key = f["variant"] if f["mode"] == "window" else f"step:{f['variant']}"
+        key = variant_key(f["variant"], f["mode"])
         names = [args.backend] if args.backend else list(backends_for(f["format"]))
         names = [b for b in names if b in backends_for(f["format"]) and available(b)]
         if not names:

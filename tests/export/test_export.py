@@ -13,6 +13,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export.variants import BY_KEY, VARIANTS
 from runtime.anomaly import THRESHOLD
+from runtime.manifest import variant_key
 from tests.conftest import run_here
 from tests.make_artifacts import MODELS
 
@@ -35,9 +36,7 @@ def model_dir(request, test_artifacts):
 def test_every_variant_is_exported_within_its_bound(model_dir):
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert manifest["failed"] == []
-    keys = [
-        f["variant"] if f["mode"] == "window" else f"step:{f['variant']}" for f in manifest["files"]
-    ]
+    keys = [variant_key(f["variant"], f["mode"]) for f in manifest["files"]]
     assert sorted(keys) == sorted(BY_KEY)
     for key, f in zip(keys, manifest["files"], strict=True):
         assert f["parity"]["passed"], f
