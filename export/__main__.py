@@ -23,13 +23,12 @@ def variant_tolerance(text: str) -> tuple[str, float]:
     return name, bound
 
 
-def main() -> int:
-    """Export every variant (or those named) and exit 1 if any file misses its parity bound."""
+def parser(names: list[str]) -> ArgumentParser:
+    """The command line, its epilog the table of files and bounds."""
     table = "\n".join(
         f"  {v.key:<18} {v.filename:<26} bound {v.tolerance:.0e}  {v.about}" for v in VARIANTS
     )
-    names = list(dict.fromkeys(v.name for v in VARIANTS))
-    parser = ArgumentParser(
+    p = ArgumentParser(
         prog="python -m export",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Convert the trained model in --dir to TFLite and ONNX window files (a window "
@@ -38,23 +37,23 @@ def main() -> int:
         "next to it. Exits 1 if a file misses its bound.",
         epilog=f"files and their bounds on max |deviation| (normalized units):\n{table}",
     )
-    parser.add_argument(
+    p.add_argument(
         "--dir",
         type=Path,
         default=Path("artifacts"),
         help="artifacts folder written by python -m training (default: artifacts)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--variants",
         default=",".join(names),
-        help=f"comma-separated quantizations (default: all: {','.join(names)})",
+        help=f"comma-separated variants (default: all: {','.join(names)})",
     )
-    parser.add_argument(
+    p.add_argument(
         "--modes",
         default="window,step",
         help="comma-separated modes to export (default: window,step)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--tolerance",
         type=variant_tolerance,
         action="append",
@@ -62,7 +61,11 @@ def main() -> int:
         metavar="KEY=BOUND",
         help="override one bound, e.g. int8=0.01 or step:int8=0.01 (for experiments)",
     )
-    args = parser.parse_args()
+    return p
+
+
+def chosen(args: argparse.Namespace, names: list[str]) -> list:
+    """The variants --variants and --modes name, with --tolerance's bounds."""
     wanted = {n.strip() for n in args.variants.split(",") if n.strip()}
     modes = {m.strip() for m in args.modes.split(",") if m.strip()}
     unknown = sorted(wanted - set(names)) + sorted(modes - {"window", "step"})
@@ -72,11 +75,39 @@ def main() -> int:
             f"{', '.join(names)}; modes are window, step"
         )
     bounds = dict(args.tolerance)
-    variants = [
+    return [
         dataclasses.replace(v, tolerance=bounds.get(v.key, v.tolerance))
         for v in VARIANTS
         if v.name in wanted and v.mode in modes
     ]
+
+
+def say_failures(report: dict) -> None:
+    """One error line per file that was not written or misses its bound."""
+    for r in report["files"]:
+        if r["error"]:
+            print(
+                f"error: {r['file']} ({r['variant']}) was not exported: {r['error']}",
+                file=sys.stderr,
+            )
+        elif not r["passed"]:
+            where = (
+                f"max |dev| {r['max_abs']:.3g} on the test inputs"
+                + (" within the range" if r["outside"] else "")
+                + f", {r['stress_max_abs']:.3g} on the stress inputs"
+            )
+            print(
+                f"error: {r['file']} misses its parity bound {r['tolerance']:.3g}: {where} "
+                "(normalized units)",
+                file=sys.stderr,
+            )
+
+
+def main() -> int:
+    """Export every variant (or those named) and exit 1 if any file misses its parity bound."""
+    names = list(dict.fromkeys(v.name for v in VARIANTS))
+    args = parser(names).parse_args()
+    variants = chosen(args, names)
 
     from .pipeline import export_all
 
@@ -84,23 +115,7 @@ def main() -> int:
     report, ok = export_all(args.dir, variants, say=lambda s: print(s, flush=True))
     print(f"-> {args.dir}/manifest.json, report.md, report.json, report.png")
     if not ok:
-        for r in report["files"]:
-            if r["error"]:
-                print(
-                    f"error: {r['file']} ({r['variant']}) was not exported: {r['error']}",
-                    file=sys.stderr,
-                )
-            elif not r["passed"]:
-                where = (
-                    f"max |dev| {r['max_abs']:.3g} on the test inputs"
-                    + (" within the range" if r["outside"] else "")
-                    + f", {r['stress_max_abs']:.3g} on the stress inputs"
-                )
-                print(
-                    f"error: {r['file']} misses its parity bound {r['tolerance']:.3g}: {where} "
-                    "(normalized units)",
-                    file=sys.stderr,
-                )
+        say_failures(report)
         return 1
     return 0
 

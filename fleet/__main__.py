@@ -17,8 +17,8 @@ from .run import Settings, run_fleet
 fraction = checked(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")
 
 
-def main() -> int:
-    """Parse the command line and run the fleet; exit 1 if a series failed or a file missed."""
+def parser() -> ArgumentParser:
+    """The command line: the fleet's options, then every training option."""
     parser = ArgumentParser(
         prog="python -m fleet",
         description="Train, export and gate one model per series (the same files as `make train "
@@ -50,7 +50,12 @@ def main() -> int:
     parser.add_argument("--doc", type=Path, help="also write fleet.md into this file's block")
     parser.add_argument("--block", default="fleet", help="the block's name (default: fleet)")
     add_dataclass_options(parser, TrainConfig, skip=PER_SERIES)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    """Parse the command line and run the fleet; exit 1 if a series failed or a file missed."""
+    args = parser().parse_args()
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
     export_args = []

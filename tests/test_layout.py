@@ -147,10 +147,10 @@ MAX_MODULE_LINES, MAX_FUNCTION_LINES = 300, 60
 # Still over those sizes, to be split; the C generators' f-strings become C files (to come).
 # The list must shrink: a module or function fixed but left here fails as a new one would.
 OVERSIZED = {
-    *("bench.__main__.main", "bench.report.markdown", "export.__main__.main"),
+    *("bench.__main__.main", "bench.report.markdown"),
     *("export.c.header", "export.c.source", "export.c_integer.source"),
     *("export.convert.convert_to", "export.report._markdown", "export.report._plot"),
-    *("fleet.__main__.main", "fleet.run.run_fleet", "nab.__main__.run", "nab.__main__.main"),
+    *("fleet.run.run_fleet", "nab.__main__.run", "nab.__main__.main"),
     *("picheck.__main__.main", "training.train.train"),
 }
 
