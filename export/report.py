@@ -199,68 +199,57 @@ def _period_text(a: dict, window: int) -> str:
     return "no period found"
 
 
+NEAR = 0.5  # a file past half its bound is drawn as near it: a harder series may cross
+
+
 def _plot(path: Path, rows: list[dict], refs: object, norm: Normalization) -> None:
+    """Three panels read at a glance: what the model forecasts (Keras and the files that
+    deviate most in each mode), each file's deviation as a fraction of its bound (green within
+    half, orange nearer, red past it), and each file's size."""
     done = [r for r in rows if "entry" in r]
-    colors = {r["file"]: f"C{i % 10}" for i, r in enumerate(done)}
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.8), width_ratios=(3, 3, 2))
-    ax1.plot(refs.levels(refs.y_test), color="black", linewidth=3, label="truth", alpha=0.3)
-    ax1.plot(refs.levels(refs.ref.window), color="black", linewidth=1, label="Keras (window)")
-    for r in done:
-        ax1.plot(
-            refs.levels(r["predictions"]),
-            linewidth=0.8,
-            color=colors[r["file"]],
-            linestyle="--" if r["mode"] == "window" else ":",
-            label=r["file"],
-        )
-    ax1.set(
+    fig, (ax1, ax2, ax3) = plt.subplots(
+        1, 3, figsize=(17, 0.9 + 0.28 * max(len(done), 8)), width_ratios=(3, 2, 2)
+    )
+    _plot_forecasts(ax1, done, refs)
+    names = [r["file"] for r in done]
+    used = [_used(r["entry"]["parity"]) for r in done]
+    colors = ["tab:red" if u > 1 else "tab:orange" if u > NEAR else "tab:green" for u in used]
+    y = np.arange(len(done))[::-1]
+    ax2.barh(y, used, color=colors)
+    ax2.axvline(1.0, color="black", linewidth=1)
+    ax2.set_yticks(y, names, fontsize=8)
+    ax2.set(xlabel="max |dev| / bound (test and stress)", title="parity: how much of its bound")
+    for yy, u, r in zip(y, used, done, strict=True):
+        ax2.annotate(f"{u:.2f} of {r['tolerance']:.0e}", (u, yy), xytext=(3, -3),
+                     textcoords="offset points", fontsize=7)  # fmt: skip
+    sizes = [r["entry"].get("flash_bytes") or r["entry"]["bytes"] for r in done]
+    ax3.barh(y, sizes, color=["tab:blue" if r["mode"] == "window" else "tab:purple" for r in done])
+    ax3.set_yticks(y, [])
+    ax3.set(xlabel="bytes (C: flash)", title="size (blue: window, purple: step)")
+    ax3.set_xlim(0, max(sizes) * 1.25)
+    for yy, n in zip(y, sizes, strict=True):
+        ax3.annotate(f"{n:,}", (n, yy), xytext=(3, -3), textcoords="offset points", fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def _used(parity: dict) -> float:
+    """The fraction of its bound a file used, on the test inputs or the stress set."""
+    return max(parity["max_abs"], parity["stress_max_abs"]) / parity["tolerance"]
+
+
+def _plot_forecasts(ax, done: list[dict], refs: object) -> None:
+    """The test split: the truth, Keras's window forecasts, and in each mode the file that
+    deviates most from Keras (the others lie between)."""
+    ax.plot(refs.levels(refs.y_test), color="black", linewidth=3, label="truth", alpha=0.3)
+    ax.plot(refs.levels(refs.ref.window), color="black", linewidth=1, label="Keras (window)")
+    for mode, style in (("window", "--"), ("step", ":")):
+        files = [r for r in done if r["mode"] == mode]
+        if files:
+            worst = max(files, key=lambda r: _used(r["entry"]["parity"]))
+            ax.plot(refs.levels(worst["predictions"]), linestyle=style, linewidth=1,
+                    label=f"{worst['file']} (the farthest {mode} file)")  # fmt: skip
+    ax.set(
         xlabel="test target", ylabel="forecast (data units)", title="forecasts on the test split"
     )
-    ax1.legend(fontsize=6, ncol=2)
-    for r in done:
-        ref = (
-            refs.ref.window
-            if r["mode"] == "window"
-            else refs.step_test_predictions(refs.ref.stream)
-        )
-        dev = np.maximum(np.abs(r["predictions"] - ref), 1e-9)
-        ax2.plot(
-            dev,
-            linewidth=0.7,
-            color=colors[r["file"]],
-            linestyle="-" if r["mode"] == "window" else ":",
-        )
-        ax2.axhline(r["tolerance"], color="grey", linewidth=0.6, linestyle=":")
-    ax2.set(
-        yscale="log",
-        xlabel="test target",
-        ylabel="|dev| vs Keras (model units)",
-        title="deviation per forecast (dotted grey: bounds)",
-    )
-    for r in done:
-        e, c = r["entry"], colors[r["file"]]
-        dev = max(e["parity"]["max_abs"], e["parity"]["stress_max_abs"], 1e-9)
-        ax3.scatter(
-            e["bytes"],
-            dev,
-            s=50,
-            color=c,
-            marker="o" if r["mode"] == "window" else "s",
-            edgecolors="red" if not e["parity"]["passed"] else None,
-        )
-        ax3.annotate(
-            r["file"].split(".")[0].removeprefix("model_"),
-            (e["bytes"], dev),
-            textcoords="offset points",
-            xytext=(5, 3),
-            fontsize=7,
-        )
-        ax3.hlines(r["tolerance"], e["bytes"] * 0.93, e["bytes"] * 1.07, color=c, linewidth=1)
-    ax3.set(
-        xscale="log",
-        yscale="log",
-        xlabel="file bytes",
-        ylabel="max |dev| vs Keras",
-        title="size vs deviation (bar: bound, square: step)",
-    )
-    save_figure(fig, path)
+    ax.legend(fontsize=7)
