@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     """Forecast each sensor's samples from MQTT, publish a record per sample, keep the state,
     serve the live page; until SIGTERM (exit 0) or Ctrl-C (130), saving the state on the way.
     Exit 1 if the state could not be kept, or the MQTT side ended by itself."""
-    from ..serve.mqtt import Link, log
+    from ..serve.mqtt import Link
     from ..serve.page import Page, address
     from ..serve.service import Service
 
@@ -177,14 +177,15 @@ def run(args: argparse.Namespace) -> int:
         "history": args.history,
     }
     page = Page(service, where, about, args.http_token or None) if where else None
+    lines = []
     if page:
         token = " (with the token: open it once as ...?token=TOKEN)" if args.http_token else ""
-        log(f"live page at {page.url}{token}")
-    log(
+        lines.append(f"live page at {page.url}{token}")
+    lines.append(
         f"serving {about['file']} ({model.variant} {model.mode} file on {model.backend.name}) "
         f"for {args.subscribe} on {broker}"
     )
-    return _serve_until_stopped(service, link, page, state, args.state_every)
+    return _serve_until_stopped(service, link, page, state, args.state_every, lines)
 
 
 def _broker(args: argparse.Namespace):
@@ -224,9 +225,13 @@ def _resume(service, state: Path) -> None:
     log(f"{said} from {state} ({size / 1e6:.1f} MB)" if resumed else f"{said}: {state}")
 
 
-def _serve_until_stopped(service, link, page, state: Path | None, every: float) -> int:
-    """Run until a signal or the MQTT side's end; the state written when it changed (at most
-    every `every` s) and at the end; the exit code."""
+def _serve_until_stopped(
+    service, link, page, state: Path | None, every: float, ready: list[str]
+) -> int:
+    """Say the `ready` lines, then run until a signal or the MQTT side's end; the state written
+    when it changed (at most every `every` s) and at the end; the exit code. The signal handlers
+    are in place before the lines are said: a supervisor that stops the service once it reads
+    them gets a clean stop, the state saved, not the default death by SIGTERM."""
     from ..serve import statefile
     from ..serve.mqtt import log
 
@@ -246,6 +251,8 @@ def _serve_until_stopped(service, link, page, state: Path | None, every: float) 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    for line in ready:
+        log(line)
     link.start()
     saved, last = service.samples, time.monotonic()
     try:
