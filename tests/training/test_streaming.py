@@ -37,6 +37,7 @@ def test_tuning_that_only_finds_touchy_weights_leaves_the_window_weights():
     from training.streaming import tune_for_streaming
 
     cfg, model, series, _ = touchy_setup(12.0)
+    model.layers[-1].bias.assign([3.0])  # forecasts far off: every epoch of tuning improves them
     lines: list[str] = []
     tuned, info = tune_for_streaming(model, series, cfg, lines.append)
     improved = [line for line in lines[1:] if "not kept" in line]
