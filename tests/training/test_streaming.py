@@ -10,10 +10,13 @@ pytestmark = pytest.mark.tensorflow
 
 def touchy_setup(gain: float):
     """A small sequence model whose recurrent kernel is scaled by `gain`, and a stress set."""
+    import keras
+
     from training.config import TrainConfig
     from training.model import build_model
     from training.streaming import stressed_validation
 
+    keras.utils.set_random_seed(0)  # the same random model whichever test runs first
     cfg = TrainConfig(window=20, units=32, stream_epochs=2, batch_size=64)
     model = build_model(cfg)
     kernel = model.layers[0].cell.recurrent_kernel
@@ -37,7 +40,7 @@ def test_tuning_that_only_finds_touchy_weights_leaves_the_window_weights():
     from training.streaming import tune_for_streaming
 
     cfg, model, series, _ = touchy_setup(12.0)
-    model.layers[-1].bias.assign([3.0])  # forecasts far off: every epoch of tuning improves them
+    model.layers[-1].bias.assign([10.0])  # forecasts far off: tuning improves them
     lines: list[str] = []
     tuned, info = tune_for_streaming(model, series, cfg, lines.append)
     improved = [line for line in lines[1:] if "not kept" in line]
