@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.errors import UserError
+from runtime.files import replacing
 from runtime.manifest import find_entry, read_manifest, verify
 
 from . import job as jobs
@@ -65,17 +64,13 @@ def complete(folder: Path, key: dict) -> bool:
 def save(outcome: jobs.Outcome, folder: Path, key: dict) -> None:
     """Replace the series' folder by what its task wrote; the job file last, so an interrupted
     save is never taken for a finished series."""
-    tmp = folder.with_name(f".{folder.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for name, content in outcome.files.items():
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / name).write_bytes(content)
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / jobs.LOG).write_text(outcome.log)
-    if outcome.error is None:
-        (tmp / JOB_FILE).write_text(json.dumps(key, indent=2) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    with replacing(folder, folder=True) as tmp:
+        for name, content in outcome.files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(content)
+        (tmp / jobs.LOG).write_text(outcome.log)
+        if outcome.error is None:
+            (tmp / JOB_FILE).write_text(json.dumps(key, indent=2) + "\n")
 
 
 def client_for(workers: int, scheduler: str | None):

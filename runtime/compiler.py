@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .digest import sha256
 from .errors import UserError
+from .files import replacing
 
 FLAGS = ("-std=c99", "-O3", "-fPIC")  # -O3: GCC vectorizes the row loops at -O3 (and -O2 >= 12)
 CACHE_ENV = "EDGE_FORECASTER_CACHE"  # where compiled libraries go (default ~/.cache/...)
@@ -67,14 +68,8 @@ def shared_library(source: Path) -> Path:
     out = cache_dir() / f"{source.stem}-{digest.hexdigest()[:16]}.so"
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
-    os.close(fd)
-    try:
-        _run([cc, *FLAGS, "-shared", "-o", tmp, str(source), "-lm"], source)
-        os.replace(tmp, out)  # atomic: a concurrent load sees the whole library or none
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with replacing(out) as tmp:  # a concurrent load sees the whole library or none
+        _run([cc, *FLAGS, "-shared", "-o", str(tmp), str(source), "-lm"], source)
     return out
 
 

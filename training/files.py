@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from runtime.files import move, remove
 
 STREAM_FILE = "stream.keras"  # the weights tuned for step mode, when tuning helped
 
@@ -22,20 +22,16 @@ def step_weights_file(artifacts: Path) -> Path:
 
 @contextmanager
 def staged(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `out`; on success its files replace those in `out`.
-
-    A failed run leaves `out` exactly as it was.
-    """
+    """Yield a temporary folder beside `out`; on success each of its files (or folders)
+    replaces its namesake in `out`. A failed run leaves `out` exactly as it was."""
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
     try:
         yield tmp
         for f in sorted(tmp.iterdir()):
-            if f.is_dir() and (out / f.name).is_dir():  # a folder of files (c/) replaces its own
-                shutil.rmtree(out / f.name)
-            os.replace(f, out / f.name)
+            move(f, out / f.name)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove(tmp)
 
 
 def write_json(path: Path, data: dict) -> None:
