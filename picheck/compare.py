@@ -6,13 +6,11 @@ import json
 import subprocess
 
 
-def verify_runs(
-    folder: str, python_of: dict[str, str], run: object, module: str = "runtime"
-) -> dict:
+def verify_runs(folder: str, python_of: dict[str, str], run: object) -> dict:
     """`runtime verify --json` in each venv: {(file, backend): parity dict}."""
     out = {}
     for venv in dict.fromkeys(python_of.values()):
-        proc = run([venv, "-m", module, "verify", folder, "--json"])
+        proc = run([venv, "-m", "runtime", "verify", folder, "--json"])
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
                 r = json.loads(line)

@@ -4,6 +4,8 @@ function, which only postpone a circle), and no package imports one on a higher 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 from tests.conftest import REPO
 
@@ -151,7 +153,7 @@ OVERSIZED = {
     *("export.c.header", "export.c.source", "export.c_integer.source"),
     *("export.convert.convert_to", "export.report._markdown"),
     *("fleet.run.run_fleet", "nab.__main__.run", "nab.__main__.main"),
-    *("picheck.__main__.main", "training.train.train"),
+    "training.train.train",
 }
 
 
@@ -168,3 +170,13 @@ def test_modules_and_functions_a_reader_takes_in_at_once():
     assert found == OVERSIZED, (
         f"new: {sorted(found - OVERSIZED)}, fixed: {sorted(OVERSIZED - found)}"
     )
+
+
+def test_every_package_command_answers_help():
+    """Each `python -m PACKAGE --help` imports what its command needs and exits 0: a name that
+    moved breaks it here, not on the first user who runs it."""
+    for package in sorted(p for p in PACKAGES if (REPO / p / "__main__.py").is_file()):
+        proc = subprocess.run(
+            [sys.executable, "-m", package, "--help"], capture_output=True, text=True, cwd=REPO
+        )
+        assert proc.returncode == 0 and "usage:" in proc.stdout, (package, proc.stderr[-300:])
