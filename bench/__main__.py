@@ -95,7 +95,7 @@ def keras_baselines(folder: Path, quick: bool) -> dict:
     import keras
     import tensorflow as tf
 
-    from .worker import stats_us, time_calls
+    from ._worker import stats_us, time_calls
 
     model = keras.saving.load_model(folder / "model.keras", compile=False)
     x = np.load(folder / "windows.npz")["test_x"][:1]
@@ -163,7 +163,9 @@ def main() -> int:
     for r in range(rounds):
         for backend, python in envs:
             say(f"round {r + 1}/{rounds}: measuring files on {backend} ...")
-            measured[backend].append(run_json(python, "bench.worker", str(folder), backend, *extra))
+            measured[backend].append(
+                run_json(python, "bench._worker", str(folder), backend, *extra)
+            )
     results["backends"] = [best_round(runs) for runs in measured.values()]
     for backend, python in envs:
         probe = {

@@ -1,4 +1,4 @@
-"""The parent's side of export/convert.py: one child process converts file after file.
+"""The parent's side of export/_conversions.py: one child process converts file after file.
 
 A crash (int8 calibration can abort the process) or a timeout costs the file being converted;
 the next file starts a new child.
@@ -42,7 +42,7 @@ class Converter:
         """Start a child; it imports TensorFlow while the parent goes on."""
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed when the child ends)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "export.convert", str(self.artifacts)],
+            [sys.executable, "-m", "export._conversions", str(self.artifacts)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,

@@ -59,7 +59,7 @@ _INT8 = (
     "to Keras on training windows"
 )
 
-# Recipes (export/convert.py and export/c.py make them)
+# Recipes (export/_conversions.py and export/c.py make them)
 NEAREST = "rounded to nearest"
 GPTQ = "GPTQ rounding on the stream's states"
 AUTO_BITS = "8-bit activations, 16 where 8 miss on training windows"

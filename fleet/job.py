@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import runpy
 import subprocess
 import sys
 import tempfile
@@ -49,32 +48,6 @@ def _last_error(stderr: str) -> str:
     return (errors or lines or ["no message"])[-1].removeprefix("error: ")[:400]
 
 
-def run_here(argv: list[str]) -> int:
-    """`python -m argv[0] argv[1:]` in this process; its exit code."""
-    sys.argv = argv
-    try:
-        runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
-    except SystemExit as e:
-        if isinstance(e.code, str):
-            print(e.code, file=sys.stderr)
-        return e.code if isinstance(e.code, int) else int(e.code is not None)
-    return 0
-
-
-def run_steps(logs: Path, steps: list[list[str]]) -> None:
-    """Each step in turn in this one process (TensorFlow's import is paid once, not per step),
-    until one fails: its output in logs/N.out and N.err, its exit code in N.code."""
-    for i, argv in enumerate(steps):
-        with open(logs / f"{i}.out", "wb") as out, open(logs / f"{i}.err", "wb") as err:
-            sys.stdout.flush(), sys.stderr.flush()
-            os.dup2(out.fileno(), 1), os.dup2(err.fileno(), 2)  # TensorFlow's C++ output too
-            code = run_here(argv)
-            sys.stdout.flush(), sys.stderr.flush()
-        (logs / f"{i}.code").write_text(str(code))
-        if code:
-            return
-
-
 def run(job: Job) -> Outcome:
     """Train and export one series in a temporary folder, in a process of its own; return its
     files (never raises for a bad series: the reason comes back in `error`)."""
@@ -92,7 +65,7 @@ def run(job: Job) -> Outcome:
         train += ["--rows", str(job.rows)] if job.rows else []
         steps = [train + job.train_args, ["export", "--dir", str(out), *job.export_args]]
         proc = subprocess.run(
-            [sys.executable, "-m", "fleet.job", str(logs), json.dumps(steps)],
+            [sys.executable, "-m", "fleet._steps", str(logs), json.dumps(steps)],
             capture_output=True, text=True, env=env, cwd=REPO,
         )  # fmt: skip
         error, export_failed = None, False
@@ -113,14 +86,10 @@ def run(job: Job) -> Outcome:
                 error = f"{argv[0]}: {_last_error(stderr + proc.stderr)}".replace(f"{tmp}/", "")
             break
         if error is None and not export_failed and proc.returncode:
-            error = f"fleet.job: {_last_error(proc.stderr)}"  # it died before its first step
+            error = f"fleet: {_last_error(proc.stderr)}"  # it died before its first step
         files = (
             {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
             if error is None
             else {}
         )
     return Outcome(job.name, files, "\n".join(log), time.perf_counter() - t0, error, export_failed)
-
-
-if __name__ == "__main__":  # the task's process: python -m fleet.job LOGS STEPS_JSON
-    run_steps(Path(sys.argv[1]), json.loads(sys.argv[2]))

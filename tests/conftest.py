@@ -77,7 +77,7 @@ def run_here(module: str, *args: str) -> subprocess.CompletedProcess:
     For CLIs whose Python-level behaviour is under test; start-up noise needs run_module."""
     if "keras" in sys.modules:
         sys.modules["keras"].backend.clear_session()  # what one run built does not leak on
-    from fleet.job import run_here as run_cli  # here: the emulated Pi gets tests/, not fleet/
+    from fleet._steps import run_here as run_cli  # here: the emulated Pi gets tests/, not fleet/
 
     out, err, argv = io.StringIO(), io.StringIO(), sys.argv
     try:

@@ -10,7 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from fleet.job import run_here
+from fleet._steps import run_here
 
 NAB_AMBIENT = (
     Path(__file__).resolve().parents[2] / "shared/data/ambient_temperature_system_failure.csv"

@@ -1,4 +1,5 @@
-"""Measurements made inside one device environment: `python -m bench.worker ARTIFACTS BACKEND`.
+"""Measurements made inside one device environment: `python -m bench._worker ARTIFACTS
+BACKEND`, private: bench's main starts it in each environment.
 
 Imports only the runtime (no TensorFlow) and prints one JSON object on stdout.
 """

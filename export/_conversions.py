@@ -1,4 +1,5 @@
-"""Conversions in a child process: `python -m export.convert ARTIFACTS`, one file per request.
+"""Conversions in a child process, one file per request: `python -m export._conversions
+ARTIFACTS`, private: export/converter.py starts it.
 
 The parent (export/converter.py) converts this way because int8 calibration can kill the whole
 process; the child stays up between files, so TensorFlow's import is paid once per export.
