@@ -19,7 +19,11 @@ from .windows import Normalization
 
 MAX_LINE_BYTES = 4096  # longer lines are bad lines: no reading is that long
 SIM_FILL = 0.8  # fraction of the training range the simulated sensor's clean signal spans
-EXPECTED = "expected numbers, one per line, or a CSV with a header row and --column NAME"
+
+
+class ColumnError(UserError):
+    """The CSV's columns do not fit the column asked for (or none was): an app that takes the
+    column as an option says which."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,8 @@ def read_samples(
             fields = _fields(text)
         except ValueError as e:
             if first and columns:
-                raise UserError(
-                    f"--column given but line {line_no} is not a CSV header: {e}"
+                raise ColumnError(
+                    f"a column was named but line {line_no} is not a CSV header: {e}"
                 ) from None
             first = False
             yield Sample(line_no, None, str(e))
@@ -125,8 +129,8 @@ def read_samples(
                 indices, width = _column_indices(header, columns), len(header)
                 continue
             if columns:
-                raise UserError(
-                    f"--column given but line {line_no} is not a CSV header: {excerpt(text)}"
+                raise ColumnError(
+                    f"a column was named but line {line_no} is not a CSV header: {excerpt(text)}"
                 )
         yield _parse_fields(line_no, fields, indices, width)
 
@@ -136,10 +140,10 @@ def _column_indices(header: list[str], columns: list[str] | None) -> list[int]:
     if not columns:
         if len(header) == 1:
             return [0]
-        raise UserError(f"the CSV has several columns ({names}): choose one with --column NAME")
+        raise ColumnError(f"the CSV has several columns ({names}): name the one to read")
     missing = [c for c in columns if c not in header]
     if missing:
-        raise UserError(
+        raise ColumnError(
             f"column {', '.join(map(repr, missing))} is not in the CSV; its columns are: {names}"
         )
     return [header.index(c) for c in columns]

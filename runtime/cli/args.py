@@ -14,6 +14,7 @@ from typing import NoReturn
 from ..errors import UserError
 from ..interpreters import BACKENDS
 from ..manifest import MODES, VARIANT_NAMES
+from ..sources import ColumnError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -31,7 +32,8 @@ def run_cli(main: Callable[[], int | None]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = " (--column NAME)" if isinstance(e, ColumnError) else ""
+        print(f"error: {e}{hint}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

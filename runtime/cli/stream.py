@@ -12,7 +12,6 @@ import numpy as np
 from .. import Stream, open_model
 from ..errors import UserError
 from ..sources import (
-    EXPECTED,
     Sample,
     bounded_lines,
     read_samples,
@@ -134,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if first_bad and not counts["read"] and not exit_code:
         print(
-            f"error: no line of the input held a reading ({EXPECTED}); first bad line "
+            "error: no line of the input held a reading (expected numbers, one per line, or a "
+            "CSV with a header row and --column NAME); first bad line "
             f"{first_bad[0].line}: {first_bad[0].error}",
             file=sys.stderr,
         )

@@ -62,5 +62,5 @@ def test_read_samples_plain_numbers_and_header_errors():
     assert [s.values for s in read_samples(["1", "2.5", "-3e2"])] == [(1.0,), (2.5,), (-300.0,)]
     with pytest.raises(UserError, match="its columns are: a, b"):
         list(read_samples(["a,b", "1,2"], ["c"]))
-    with pytest.raises(UserError, match="choose one with --column"):
+    with pytest.raises(UserError, match="several columns \\(a, b\\): name the one to read"):
         list(read_samples(["a,b", "1,2"]))

@@ -84,7 +84,7 @@ def test_csv_column_is_read_in_order(tmp_path):
             "neither sine, drift, sensor, weather, stocks:MSFT|AMZN|IBM|GOOG|AAPL nor a file",
         ),
         ("a,b\n1,2\n", ["--column", "c"], "column 'c' is not in the CSV; its columns are: a, b"),
-        ("a,b\n1,2\n", [], "choose one with --column"),
+        ("a,b\n1,2\n", [], "name the one to read (--column NAME)"),
         ("a\n1\nx\n3\n\n", ["--column", "a"], "line 3: not a number: 'x'; line 5: empty line"),
         ("a\n" + "1\n" * 30, ["--column", "a"], "30 rows are too few for windows of 50"),
     ],
