@@ -64,6 +64,7 @@ def complete(folder: Path, key: dict) -> bool:
 def save(outcome: jobs.Outcome, folder: Path, key: dict) -> None:
     """Replace the series' folder by what its task wrote; the job file last, so an interrupted
     save is never taken for a finished series."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
     with replacing(folder, folder=True) as tmp:
         for name, content in outcome.files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)

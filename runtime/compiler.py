@@ -68,6 +68,7 @@ def shared_library(source: Path) -> Path:
     out = cache_dir() / f"{source.stem}-{digest.hexdigest()[:16]}.so"
     if out.is_file():
         return out
+    out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(out) as tmp:  # a concurrent load sees the whole library or none
         _run([cc, *FLAGS, "-shared", "-o", str(tmp), str(source), "-lm"], source)
     return out

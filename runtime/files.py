@@ -16,8 +16,8 @@ def replacing(path: Path, *, folder: bool = False) -> Iterator[Path]:
     succeeds, it is renamed over `path`. An error leaves `path` as it was and nothing beside it.
 
     The rename is atomic for a file; a folder is renamed over an old one after the old one is
-    removed, so a crash in between leaves no folder, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    removed, so a crash in between leaves no folder, never a half-written one. The parent
+    folder must exist: one that vanished (a disk gone) is an OSError, not made anew."""
     if folder:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     else:

@@ -31,3 +31,10 @@ def test_a_folder_replaces_its_namesake_and_a_failed_one_leaves_it(tmp_path):
         (tmp / "b").write_text("second")
     assert [p.name for p in folder.iterdir()] == ["b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["series"]
+
+
+def test_a_vanished_folder_is_an_error_not_made_anew(tmp_path):
+    gone = tmp_path / "disk" / "state.bin"
+    with pytest.raises(OSError):
+        write_atomic(gone, b"state")
+    assert not (tmp_path / "disk").exists()
