@@ -153,7 +153,6 @@ OVERSIZED = {
     *("export.c.header", "export.c.source", "export.c_integer.source"),
     *("export._conversions.convert_to", "export.report._markdown"),
     *("fleet.run.run_fleet", "nab.__main__.run", "nab.__main__.main"),
-    "training.train.train",
 }
 
 

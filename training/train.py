@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,10 +14,10 @@ import tensorflow as tf
 
 from .config import TrainConfig
 from .data import Series, Split, load_series, sequences, split, targets
-from .files import STREAM_FILE, staged, write_json
-from .metrics import mse_in_data_units, skill_metrics, skill_text, skill_warning, step_ratio
+from .files import STREAM_FILE
+from .metrics import mse_in_data_units, skill_metrics
 from .model import build_model
-from .plots import plot_history, plot_predictions
+from .record import Run, record, save, summarize
 from .snap import GRID_EPOCHS, rounding_moves, too_sensitive, train_on_grid
 from .streaming import (
     LEARNING_RATE,
@@ -34,7 +31,6 @@ from .streaming import (
 # and the rounding checks each have one) and TensorFlow then warns about retracing: noise here.
 tf.get_logger().setLevel("ERROR")
 
-CALIBRATION_WINDOWS = 1000  # training windows kept for int8 calibration (evenly spaced)
 SEQUENCE_STRIDE = 1  # with --sequence-length, a training sequence starts at every sample
 
 
@@ -185,113 +181,49 @@ def train(
     series = series or load_series(cfg)
     t0 = time.perf_counter()
     chosen, target_scores = choose_target(cfg, series.values, say)
-    model, sp, history = chosen.model, chosen.sp, chosen.history
-    asked, cfg = cfg.target, replace(cfg, target=sp.norm.target)
-    (fit_x, fit_y), (val_x, val_y) = validation_split(sp, cfg)
-    n_val = len(val_x)
-    rounding = round_for_files(model, sp, cfg, say) if n_val else {"on_grid": False}
+    asked, cfg = cfg.target, replace(cfg, target=chosen.sp.norm.target)
+    _, (val_x, _) = validation_split(chosen.sp, cfg)
+    rounding = round_for_files(chosen.model, chosen.sp, cfg, say) if len(val_x) else None
+    on_grid = bool(rounding and rounding["on_grid"])
     stream_model, stream_info = None, {}
     if cfg.stream_epochs and not cfg.sequence_length:  # a sequence-trained model needs none
         stream_model, stream_info = tune_for_streaming(
-            model, sp.train_series, cfg, say, on_grid=rounding["on_grid"]
+            chosen.model, chosen.sp.train_series, cfg, say, on_grid=on_grid
         )
-    seconds = time.perf_counter() - t0
-
-    test_pred = predict(model, sp.x_test)
-    metrics = {
-        "train_mse": mse_in_data_units(sp, predict(model, fit_x), fit_y),
-        "val_mse": mse_in_data_units(sp, predict(model, val_x), val_y) if n_val else None,
-        "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
-    }
-    metrics |= skill_metrics(sp, metrics["test_mse"])
     tuned = stream_model is not None
     if not tuned:  # the step files will run the window weights
         stream_model = build_model(cfg, sequences=True)
-        stream_model.set_weights(model.get_weights())
-    z = sp.norm.inputs(series.values).astype(np.float32)
-    step_pred = stream_forecasts(stream_model, z[:-1])[sp.test_start - 1 :]
-    metrics["step_test_mse"] = mse_in_data_units(sp, step_pred, sp.y_test)
-    val_residuals = (
-        sp.norm.invert(predict(model, val_x)) - sp.norm.invert(val_y) if n_val else np.zeros(0)
-    )
-    meta = {
-        "format": "edge-forecaster/1",
-        "window": cfg.window,
-        "normalization": sp.norm.to_dict(),
+        stream_model.set_weights(chosen.model.get_weights())
+    run = Run(cfg, series, chosen.sp, chosen.model, stream_model, tuned, chosen.history)
+    run.seconds = time.perf_counter() - t0
+    metrics, test_pred, residuals = evaluate(run)
+    chose = {
         "target": {"asked": asked, "chosen": cfg.target, "val_mse": target_scores},
-        "model": {
-            "cell": cfg.cell,
-            "units": cfg.units,
-            "layers": cfg.layers,
-            "params": int(model.count_params()),
-        },
-        "data": series.describe() | {"test_start": sp.test_start},
-        "training": {
-            "epochs": cfg.epochs,
-            "batch_size": cfg.batch_size,
-            "sequence_length": cfg.sequence_length,
-            "seed": cfg.seed,
-            "validation_split": cfg.validation_split,
-            "test_fraction": cfg.test_fraction,
-            "seconds": round(seconds, 2),
-        },
-        "metrics": metrics,
         "stream": stream_info | {"file": STREAM_FILE if tuned else None},
-        "rounding": rounding,
-        "residuals": {
-            "val_std": float(np.std(val_residuals)) if n_val else None,
-            "val_abs_q999": float(np.quantile(np.abs(val_residuals), 0.999)) if n_val else None,
-        },
-        "versions": versions(),
-        "config": {
-            k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(cfg).items()
-        },
+        "rounding": rounding or {"on_grid": False},
     }
-    skill = skill_text(metrics["skill"])
-    calib = np.unique(np.linspace(0, len(sp.x_train) - 1, CALIBRATION_WINDOWS).astype(int))
-    with staged(cfg.out) as tmp:
-        model.save(tmp / "model.keras")
-        if tuned:  # the tuned weights in the window model's shape, as export expects
-            step_weights = build_model(cfg)
-            step_weights.set_weights(stream_model.get_weights())
-            step_weights.save(tmp / STREAM_FILE)
-        write_json(tmp / "model.json", meta)
-        np.savez(
-            tmp / "windows.npz",
-            test_x=sp.x_test,
-            test_y=sp.y_test,
-            test_pred=test_pred.astype(np.float32),
-            calib_x=sp.x_train[calib],
-            series=z,
-            values=series.values,  # the samples, data units (the model's series may be steps)
-        )
-        if plots:
-            title = f"{cfg.cell.upper()} x{cfg.layers} ({cfg.units}) on {series.source}"
-            plot_history(history, tmp / "history.png", title)
-            plot_predictions(
-                sp.levels(sp.y_test),
-                sp.levels(test_pred),
-                tmp / "predictions.png",
-                f"{title}: test MSE {metrics['test_mse']:.3g}, skill {skill} "
-                "vs repeating the last value",
-            )
-    if not tuned:  # an earlier run's tuned weights no longer belong to this model
-        (cfg.out / STREAM_FILE).unlink(missing_ok=True)
-    say(
-        f"test MSE {metrics['test_mse']:.3e} (data units; repeating the last value: "
-        f"{metrics['baseline_mse']:.3e}, skill {skill}), {model.count_params()} params, "
-        f"{seconds:.1f}s -> {cfg.out}/ (model.keras, {STREAM_FILE + ', ' if tuned else ''}"
-        "model.json, windows.npz"
-        f"{', history.png, predictions.png' if plots else ''})"
-    )
-    ratio = step_ratio(metrics)
-    say(
-        f"step mode: test MSE {metrics['step_test_mse']:.3e} over the whole stream from a zero "
-        f"state ({'n/a' if ratio is None else f'{ratio:.2f}x'} window mode), "
-        + (f"weights tuned for streaming -> {STREAM_FILE}" if tuned else "window weights")
-    )
-    warning = skill_warning(sp, metrics)
-    if warning:
-        say(warning)
-    sys.stdout.flush()
+    meta = record(run, metrics, residuals, chose, versions())
+    save(run, meta, test_pred, plots)
+    summarize(run, metrics, plots, say)
     return meta
+
+
+def evaluate(run: Run) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The metrics in data units (window and step mode), the test forecasts (model units) and
+    the validation residuals (data units)."""
+    sp, model = run.sp, run.model
+    (fit_x, fit_y), (val_x, val_y) = validation_split(sp, run.cfg)
+    test_pred = predict(model, sp.x_test)
+    val_pred = predict(model, val_x) if len(val_x) else None
+    metrics = {
+        "train_mse": mse_in_data_units(sp, predict(model, fit_x), fit_y),
+        "val_mse": None if val_pred is None else mse_in_data_units(sp, val_pred, val_y),
+        "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
+    }
+    metrics |= skill_metrics(sp, metrics["test_mse"])
+    step_pred = stream_forecasts(run.stream_model, run.z[:-1])[sp.test_start - 1 :]
+    metrics["step_test_mse"] = mse_in_data_units(sp, step_pred, sp.y_test)
+    residuals = (
+        np.zeros(0) if val_pred is None else sp.norm.invert(val_pred) - sp.norm.invert(val_y)
+    )
+    return metrics, test_pred, residuals
