@@ -25,7 +25,16 @@ from training.files import step_weights_file
 from training.snap import INT8_MIN_ELEMENTS
 
 from . import cells, onnx, rounding, step, tflite
-from .variants import BY_KEY, COLUMN_SCALES, GPTQ, KERAS_CELLS, TWO_PASS, WIDE, WIDE_RANGE
+from .variants import (
+    BY_KEY,
+    COLUMN_SCALES,
+    GPTQ,
+    KERAS_CELLS,
+    TWO_PASS,
+    WIDE,
+    WIDE_RANGE,
+    Variant,
+)
 
 CALIBRATION_STEPS = 1000  # stream steps whose states calibrate a step model, evenly spaced
 # Room for states beyond those calibration reached (stressed windows drive the cell state past
@@ -50,58 +59,71 @@ def convert_to(
         return numpy_weights(model, variant.mode, out)
     windows = np.load(artifacts / "windows.npz")
     train = windows["series"][: -len(windows["test_y"])]  # what training saw
-    if recipe in (
-        GPTQ,
-        TWO_PASS,
-        COLUMN_SCALES,
-    ):  # weights rounded here: the converter stores them as they are
+    if recipe in (GPTQ, TWO_PASS, COLUMN_SCALES):  # the converter stores them as they are
         gptq_onto_grid(model, train, GRIDS[variant.format, variant.quant])
     if variant.mode == "step":
-        # Long streams for the states deep in a stream; stressed windows, each from a zero
-        # state, for those the gate's stress set reaches (EC2: |c| 2.3 there, 1.4 in streams).
-        window = windows["calib_x"].shape[1]
-        ends = np.linspace(window, len(train) - 1, STRESS_WINDOWS).astype(int)
-        stressed = stress.stretched_windows(train, ends, window)[..., 0]
-        streams = [train, *stress.stretched_streams(train), stressed]
-        representative = lambda: iter(  # noqa: E731
-            step.calibration_inputs(keras_model, streams, CALIBRATION_STEPS, STATE_HEADROOM)
-        )
-        fused = variant.quant == "int8" and recipe != KERAS_CELLS
-        keras_model, model = model, step.step_model(model, fused, recipe == TWO_PASS)
+        model, representative = step_calibration(model, windows, train, variant, recipe)
     else:
-        calib = windows["calib_x"].astype(np.float32)
         if recipe == TWO_PASS:  # its products as the step file's two-pass cells make them
             model = cells.fused_clone(model, step.rnn_layers(model), two_pass=True, batch1=True)
         if variant.quant == "int8":
-            window = calib.shape[1]
-            ends = np.linspace(window, len(train) - 1, len(calib)).astype(int)
-            calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
-            reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE) else 1)
-            content = best_int8_window(model, calib, variant.tolerance, note, recipe == WIDE, reach)
-            out.write_bytes(content)
+            out.write_bytes(int8_window(model, windows, train, variant, recipe, note))
             return
         if variant.name.endswith("_unrolled"):
             model = tflite.unrolled_clone(model)
         elif variant.format == "tflite" and recipe != TWO_PASS:
             model = tflite.batch1_clone(model)
+        calib = windows["calib_x"].astype(np.float32)
         representative = lambda: ([w[None]] for w in calib)  # noqa: E731
+    out.write_bytes(converted(model, variant, representative))
+
+
+def step_calibration(
+    model: keras.Model, windows: dict, train: np.ndarray, variant: Variant, recipe: str
+) -> tuple[keras.Model, Callable]:
+    """The step model for `recipe` and its calibration: long streams for the states deep in a
+    stream; stressed windows, each from a zero state, for those the gate's stress set reaches
+    (EC2: |c| 2.3 there, 1.4 in streams)."""
+    window = windows["calib_x"].shape[1]
+    ends = np.linspace(window, len(train) - 1, STRESS_WINDOWS).astype(int)
+    stressed = stress.stretched_windows(train, ends, window)[..., 0]
+    streams = [train, *stress.stretched_streams(train), stressed]
+    fused = variant.quant == "int8" and recipe != KERAS_CELLS
+    stepper = step.step_model(model, fused, recipe == TWO_PASS)
+    representative = lambda: iter(  # noqa: E731
+        step.calibration_inputs(model, streams, CALIBRATION_STEPS, STATE_HEADROOM)
+    )
+    return stepper, representative
+
+
+def int8_window(
+    model: keras.Model, windows: dict, train: np.ndarray, variant: Variant, recipe: str, note
+) -> bytes:
+    """The full-integer window file: calibrated on the training windows and stretched copies."""
+    calib = windows["calib_x"].astype(np.float32)
+    window = calib.shape[1]
+    ends = np.linspace(window, len(train) - 1, len(calib)).astype(int)
+    calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
+    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE) else 1)
+    return best_int8_window(model, calib, variant.tolerance, note, recipe == WIDE, reach)
+
+
+def converted(model: keras.Model, variant: Variant, representative: Callable) -> bytes:
+    """The TFLite or ONNX file of `model` for the variant."""
     if variant.format == "tflite":
         # A forecast may go beyond the inputs' range: sensor's stressed step windows reached
         # -1.32 and a +-1.18 output clipped them (0.15 off). 16 bits cover twice the margin
         # at a step of 7e-5; 8 bits keep +-EDGE (widening costs every forecast resolution).
         reach = stress.EDGE * (2 if variant.activation_bits == 16 else 1)
         edges = (-reach, reach)
-        content = tflite.convert(
-            model, variant.quant, representative, edges, variant.activation_bits
-        )
-        out.write_bytes(content)
-    elif variant.name == "onnx":
-        out.write_bytes(onnx.convert(model))
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "float.onnx"
-            src.write_bytes(onnx.convert(model))
-            onnx.quantize_weights(src, out)
+        return tflite.convert(model, variant.quant, representative, edges, variant.activation_bits)
+    if variant.name == "onnx":
+        return onnx.convert(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(onnx.convert(model))
+        onnx.quantize_weights(src, dst)
+        return dst.read_bytes()
 
 
 # The grid each format's converter stores a quantization's weights on (gptq_onto_grid)

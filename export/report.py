@@ -79,8 +79,14 @@ def max_dev(parity: dict) -> float:
 
 
 def _markdown(data: dict) -> str:
+    parts = (_intro, _file_rows, _recipe_rows, _drift_rows, _c_rows, _anomaly_lines)
+    return "\n".join(line for part in parts for line in part(data))
+
+
+def _intro(data: dict) -> list[str]:
+    """The heading, what was measured and how, and the file table's header."""
     m, k = data["model"], data["keras_test_mse"]
-    lines = [
+    return [
         f"# Export report: {m['cell'].upper()} x{m['layers']} ({m['units']} units, "
         f"{m['params']:,} params) on `{data['data']['source']}`",
         "",
@@ -108,6 +114,11 @@ def _markdown(data: dict) -> str:
         "| RMS dev | test MSE | µs/call | interpreter | takes and gives | parity |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
+
+
+def _file_rows(data: dict) -> list[str]:
+    """A row per file: size, deviations, bound, latency, types, verdict."""
+    lines: list[str] = []
     for r in data["files"]:
         if r["skipped"]:
             lines.append(f"| {r['file']} | {r['mode']} | | | | | | | | | | | | {r['skipped']} |")
@@ -128,49 +139,72 @@ def _markdown(data: dict) -> str:
             f"{r['test_mse']:.2e} | {r['latency_us']:.1f} | {r['backend']} | "
             f"{r.get('io', '')} | {verdict} |"
         )
+    return lines
+
+
+def _recipe_rows(data: dict) -> list[str]:
+    """Which recipe made each file, and what the ones before it missed by."""
     made = [r for r in data["files"] if r.get("recipe")]
-    if made:
-        lines += [
-            "",
-            "Files with more than one way to be made (export/variants.py) take the first that "
-            "holds the bound; the ways tried before it missed by the deviation shown.",
-            "",
-            "| file | made by | missed before |",
-            "|---|---|---|",
-        ]
-        lines += [f"| {r['file']} | {r['recipe']} | {tried_text(r['tried'])} |" for r in made]
+    if not made:
+        return []
+    lines = [
+        "",
+        "Files with more than one way to be made (export/variants.py) take the first that "
+        "holds the bound; the ways tried before it missed by the deviation shown.",
+        "",
+        "| file | made by | missed before |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r['file']} | {r['recipe']} | {tried_text(r['tried'])} |" for r in made]
+    return lines
+
+
+def _drift_rows(data: dict) -> list[str]:
+    """Step files' deviation at the stream's start and end."""
     steps = [r for r in data["files"] if r.get("drift")]
-    if steps:
-        lines += [
-            "",
-            "Step files over the stream, max deviation at its start and its end "
-            "(first and last 10%): no drift when they are of one order.",
-            "",
-            "| file | start | end |",
-            "|---|---:|---:|",
-        ]
-        lines += [
-            f"| {r['file']} | {r['drift']['start_max_abs']:.1e} | {r['drift']['end_max_abs']:.1e} |"
-            for r in steps
-        ]
-    native = [r for r in data["files"] if r.get("flash_bytes")]
-    if native:
-        lines += [
-            "",
-            "C files, compiled here: flash is the code and constants of the object (`size`: "
-            "text + data), RAM the `ef_stream` struct the caller owns (the state and three "
-            "counters); nothing is allocated.",
-            "",
-            "| file | flash bytes | vs float32 | RAM bytes |",
-            "|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {r['file']} | {r['flash_bytes']:,} | "
-            f"{r['flash_bytes'] / native[0]['flash_bytes']:.2f} | {r['ram_bytes']:,} |"
-            for r in native
-        ]
-    a = data["anomaly"]
+    if not steps:
+        return []
+    lines = [
+        "",
+        "Step files over the stream, max deviation at its start and its end "
+        "(first and last 10%): no drift when they are of one order.",
+        "",
+        "| file | start | end |",
+        "|---|---:|---:|",
+    ]
     lines += [
+        f"| {r['file']} | {r['drift']['start_max_abs']:.1e} | {r['drift']['end_max_abs']:.1e} |"
+        for r in steps
+    ]
+    return lines
+
+
+def _c_rows(data: dict) -> list[str]:
+    """The C files' flash and RAM."""
+    native = [r for r in data["files"] if r.get("flash_bytes")]
+    if not native:
+        return []
+    lines = [
+        "",
+        "C files, compiled here: flash is the code and constants of the object (`size`: "
+        "text + data), RAM the `ef_stream` struct the caller owns (the state and three "
+        "counters); nothing is allocated.",
+        "",
+        "| file | flash bytes | vs float32 | RAM bytes |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['file']} | {r['flash_bytes']:,} | "
+        f"{r['flash_bytes'] / native[0]['flash_bytes']:.2f} | {r['ram_bytes']:,} |"
+        for r in native
+    ]
+    return lines
+
+
+def _anomaly_lines(data: dict) -> list[str]:
+    """The anomaly score's settings, and the plot."""
+    a = data["anomaly"]
+    return [
         "",
         f"Anomaly: a score from {a['threshold']:.3g} on; "
         + _period_text(a, data["window"])
@@ -181,7 +215,6 @@ def _markdown(data: dict) -> str:
         "![predictions, deviation and size](report.png)",
         "",
     ]
-    return "\n".join(lines)
 
 
 def _period_text(a: dict, window: int) -> str:

@@ -105,9 +105,6 @@ def run_fleet(
 ) -> list[dict]:
     """Train and export every series into out/<name>/; write fleet.json and fleet.md; return
     the rows (a failed series has its error in its row, and never stops the others)."""
-    from distributed import as_completed
-    from tqdm import tqdm
-
     out.mkdir(parents=True, exist_ok=True)
     todo, rows, keys = [], {}, {}
     for s in series:
@@ -128,25 +125,7 @@ def run_fleet(
     t0 = time.perf_counter()
     if todo:
         with client_for(workers, scheduler) as client:
-            futures = {
-                client.submit(jobs.run, j, key=f"series-{j.name}", pure=False): j for j in todo
-            }
-            bar = tqdm(total=len(todo), unit="series", disable=not progress)
-            for future in as_completed(futures):
-                name = futures[future].name
-                try:
-                    outcome = future.result()
-                except Exception as e:  # a worker that died, or a task that raised
-                    outcome = jobs.Outcome(
-                        name, {}, "", 0.0, f"the task failed: {type(e).__name__}: {e}"
-                    )
-                save(outcome, out / name, keys[name])
-                rows[name] = report.series_row(out / name, name, outcome.seconds, outcome.error)
-                bar.set_postfix_str(name[-30:])
-                bar.update()
-                if outcome.error:
-                    tqdm.write(f"{name}: {outcome.error}")
-            bar.close()
+            rows |= run_jobs(client, todo, out, keys, progress)
     ordered = [rows[s.name] for s in series]
     report.write(
         out,
@@ -162,3 +141,27 @@ def run_fleet(
         },
     )
     return ordered
+
+
+def run_jobs(client, todo: list[jobs.Job], out: Path, keys: dict, progress: bool) -> dict:
+    """Each job as a task on the cluster, its folder saved as it finishes: the rows by name."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    rows = {}
+    futures = {client.submit(jobs.run, j, key=f"series-{j.name}", pure=False): j for j in todo}
+    bar = tqdm(total=len(todo), unit="series", disable=not progress)
+    for future in as_completed(futures):
+        name = futures[future].name
+        try:
+            outcome = future.result()
+        except Exception as e:  # a worker that died, or a task that raised
+            outcome = jobs.Outcome(name, {}, "", 0.0, f"the task failed: {type(e).__name__}: {e}")
+        save(outcome, out / name, keys[name])
+        rows[name] = report.series_row(out / name, name, outcome.seconds, outcome.error)
+        bar.set_postfix_str(name[-30:])
+        bar.update()
+        if outcome.error:
+            tqdm.write(f"{name}: {outcome.error}")
+    bar.close()
+    return rows

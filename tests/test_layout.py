@@ -151,8 +151,6 @@ MAX_MODULE_LINES, MAX_FUNCTION_LINES = 300, 60
 OVERSIZED = {
     *("bench.__main__.main", "bench.report.markdown"),
     *("export.c.header", "export.c.source", "export.c_integer.source"),
-    *("export._conversions.convert_to", "export.report._markdown"),
-    *("fleet.run.run_fleet", "nab.__main__.run", "nab.__main__.main"),
 }
 
 
