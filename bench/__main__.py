@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.cli.args import run_cli
+from runtime.cli.args import ArgumentParser, run_cli
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
@@ -121,9 +121,8 @@ def macs(model: dict) -> dict:
     return {"per_step": per_step, "per_window": per_step * model["window"]}
 
 
-def main() -> int:
-    """Measure everything, write bench/results.{md,json} and the plots."""
-    parser = argparse.ArgumentParser(
+def parse_args() -> argparse.Namespace:
+    parser = ArgumentParser(
         prog="python -m bench",
         description="Measure the exported files on every interpreter (per-sample streaming "
         "cost in window and step mode, batch-1 latency, throughput against sensors per invoke, "
@@ -136,18 +135,11 @@ def main() -> int:
         action="store_true",
         help="a smoke run: a few files, fewer repeats (under a minute)",
     )
-    args = parser.parse_args()
-    folder = args.artifacts.resolve()
-    manifest = read_manifest(folder)
-    say = lambda s: print(s, flush=True)  # noqa: E731
-    t_start = time.perf_counter()
-    results: dict = {
-        "quick": args.quick,
-        "machine": machine(),
-        "model": manifest["model"],
-        "backends": [],
-        "cold_start": {},
-    }
+    return parser.parse_args()
+
+
+def device_envs(say) -> list[tuple[str, Path]]:
+    """(backend, its venv's python) for each device environment that exists."""
     envs = []
     for backend, venv in BACKENDS:
         python = REPO / venv / "bin" / "python"
@@ -157,26 +149,38 @@ def main() -> int:
             say(f"skip {backend}: {venv} does not exist (make setup builds it)")
     if not envs:
         raise UserError("no device environment to measure in: run `make setup` (or `make bench`)")
-    rounds = 1 if args.quick else ROUNDS
+    return envs
+
+
+def measure_files(envs: list, folder: Path, quick: bool, say) -> list[dict]:
+    """Every file on every interpreter, ROUNDS times in turn; each file's best round."""
+    rounds = 1 if quick else ROUNDS
     measured: dict[str, list[dict]] = {backend: [] for backend, _ in envs}
-    extra = ["--quick", f"--files={','.join(QUICK_FILES)}"] if args.quick else []
+    extra = ["--quick", f"--files={','.join(QUICK_FILES)}"] if quick else []
     for r in range(rounds):
         for backend, python in envs:
             say(f"round {r + 1}/{rounds}: measuring files on {backend} ...")
-            measured[backend].append(
-                run_json(python, "bench._worker", str(folder), backend, *extra)
-            )
-    results["backends"] = [best_round(runs) for runs in measured.values()]
+            run = run_json(python, "bench._worker", str(folder), backend, *extra)
+            measured[backend].append(run)
+    return [best_round(runs) for runs in measured.values()]
+
+
+def main() -> int:
+    """Measure everything, write bench/results.{md,json} and the plots."""
+    args = parse_args()
+    folder = args.artifacts.resolve()
+    manifest = read_manifest(folder)
+    say = lambda s: print(s, flush=True)  # noqa: E731
+    t_start = time.perf_counter()
+    results: dict = {"quick": args.quick, "machine": machine(), "model": manifest["model"]}
+    envs = device_envs(say)
+    results["backends"] = measure_files(envs, folder, args.quick, say)
+    results["cold_start"] = {}
     for backend, python in envs:
-        probe = {
-            "onnxruntime": "model.onnx",
-            "numpy": "model_numpy.npz",
-            "c": "c/forecaster_float32.c",
-        }.get(backend, "model_float32.tflite")
         say(f"cold start of a runtime process on {backend} ...")
-        results["cold_start"][backend] = cold_starts(
-            python, "runtime", folder, probe, 1 if args.quick else 5
-        )
+        probe = COLD_START_FILE.get(backend, "model_float32.tflite")
+        runs = 1 if args.quick else 5
+        results["cold_start"][backend] = cold_starts(python, "runtime", folder, probe, runs)
     say("the C files in a pure C loop ...")
     results["c_loop"] = c_loop(folder, manifest, args.quick)
     say("cold start of a TensorFlow process ...")
@@ -193,6 +197,14 @@ def main() -> int:
         f"({results['seconds']:.0f}s)"
     )
     return 0
+
+
+# the file a cold start loads on each interpreter (the float32 TFLite file where not named)
+COLD_START_FILE = {
+    "onnxruntime": "model.onnx",
+    "numpy": "model_numpy.npz",
+    "c": "c/forecaster_float32.c",
+}
 
 
 def machine() -> dict:

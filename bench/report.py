@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.plots import plt, save_figure
+from .plots import plot_latency, plot_throughput
 
 
 def ratios(r: dict) -> dict:
@@ -123,6 +123,12 @@ def _fmt(v: float | None, spec: str = ".3g") -> str:
 
 def markdown(r: dict) -> str:
     """The tables."""
+    parts = (_targets, _per_file, _c_loop, _cold_starts, _keras, _ratios)
+    return "\n".join(line for part in parts for line in part(r))
+
+
+def _targets(r: dict) -> list[str]:
+    """The machine, the versions and the targets met."""
     m, q, k = r["machine"], r["ratios"], r["keras"]
     versions = ", ".join(
         f"{b['backend']} {b['version']} (numpy {b['numpy']})" for b in r["backends"]
@@ -144,7 +150,12 @@ def markdown(r: dict) -> str:
         f"| {t['target']} | {_fmt(t['measured'], ',.4g')} | {'yes' if t['met'] else '**no**'} |"
         for t in q["targets"]
     ]
-    lines += [
+    return lines
+
+
+def _per_file(r: dict) -> list[str]:
+    """A row per file and interpreter: push, call, throughput."""
+    lines = [
         "",
         "## Per file and interpreter",
         "",
@@ -168,6 +179,12 @@ def markdown(r: dict) -> str:
                 f"{f['call']['median_us']:.1f} | {_fmt(t.get('1'), ',.0f')} | "
                 f"{_fmt(t.get('16'), ',.0f')} | {_fmt(t.get('256'), ',.0f')} |"
             )
+    return lines
+
+
+def _c_loop(r: dict) -> list[str]:
+    """The C files in a pure C loop."""
+    lines: list[str] = []
     if r.get("c_loop"):
         lines += [
             "",
@@ -185,7 +202,12 @@ def markdown(r: dict) -> str:
             f"{_fmt(c['ram_bytes'], ',')} | {c['compiler']} |"
             for c in r["c_loop"]
         ]
-    lines += [
+    return lines
+
+
+def _cold_starts(r: dict) -> list[str]:
+    """Start-up time and peak memory of each process."""
+    lines = [
         "",
         "## Cold start and memory",
         "",
@@ -199,7 +221,13 @@ def markdown(r: dict) -> str:
             f"| {name} | {c['seconds']:.3f} | {c['seconds_in_process']:.3f} | "
             f"{c['peak_rss_mb']:.0f} |"
         )
-    lines += [
+    return lines
+
+
+def _keras(r: dict) -> list[str]:
+    """Keras's own calls beside the runtime."""
+    k = r["keras"]
+    lines = [
         "",
         "## Keras baselines (batch 1, one window)",
         "",
@@ -210,8 +238,14 @@ def markdown(r: dict) -> str:
         f"| {name} | {k[name]['median_us']:,.0f} | {k[name]['p99_us']:,.0f} |"
         for name in ("predict", "predict_on_batch", "tf_function")
     ]
+    return lines
+
+
+def _ratios(r: dict) -> list[str]:
+    """The ratios measured side by side, and the compute floor."""
+    q = r["ratios"]
     mc = r["macs"]
-    lines += [
+    lines = [
         "",
         "## Ratios and the compute floor",
         "",
@@ -232,53 +266,4 @@ def markdown(r: dict) -> str:
         f"Measured in {r['seconds']:.0f} s.",
         "",
     ]
-    return "\n".join(lines)
-
-
-def plot_latency(r: dict, path: Path) -> None:
-    """Per-sample push cost per file and interpreter (log scale), with Keras beside it."""
-    rows = [f for b in r["backends"] for f in b["files"]]
-    labels = [f"{f['file']}\n{f['backend']}" for f in rows] + [
-        "Keras\npredict",
-        "Keras\ntf.function",
-    ]
-    values = [f["push"]["median_us"] for f in rows] + [
-        r["keras"]["predict"]["median_us"],
-        r["keras"]["tf_function"]["median_us"],
-    ]
-    colors = ["C0" if f["mode"] == "window" else "C2" for f in rows] + ["C3", "C3"]
-    fig, ax = plt.subplots(figsize=(max(8, len(labels) * 0.55), 5))
-    ax.bar(range(len(values)), values, color=colors)
-    ax.set_xticks(range(len(values)), labels, rotation=90, fontsize=7)
-    ax.set(
-        yscale="log",
-        ylabel="µs per sample (median)",
-        title="per-sample cost: window files (blue), step files (green), Keras (red)",
-    )
-    save_figure(fig, path)
-
-
-def plot_throughput(r: dict, path: Path) -> None:
-    """Samples per second against sensors per invoke, one line per file and interpreter."""
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for b in r["backends"]:
-        for f in b["files"]:
-            t = f["throughput"]
-            xs = sorted(int(k) for k in t)
-            ax.plot(
-                xs,
-                [t[str(x)] for x in xs],
-                marker="o",
-                linestyle="-" if f["mode"] == "step" else "--",
-                label=f"{f['file']} ({f['backend']})",
-            )
-    ax.axhline(1e6, color="red", linewidth=0.8, linestyle=":", label="1M samples/s")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="sensors per invoke",
-        ylabel="samples per second",
-        title="throughput (solid: step files, dashed: window files)",
-    )
-    ax.legend(fontsize=6, ncol=2)
-    save_figure(fig, path)
+    return lines
