@@ -1,5 +1,6 @@
-"""The anomaly score in C: what export/c.py puts in the header and the sources, the arithmetic of
-runtime/anomaly.py in float (its constants from ScoreParams, the period from the manifest)."""
+"""The anomaly score's constants in C, for the model's header (export/c.py): runtime/anomaly.py's
+ScoreParams, the period and the trained range from the manifest. Its arithmetic is the fixed
+csrc/ef_stream.h."""
 
 from __future__ import annotations
 
@@ -38,86 +39,3 @@ def defines(anomaly: dict) -> str:
 #define EF_TRAINED_RANGE {known}
 #define EF_TRAINED_LO {float_literal(lo)}
 #define EF_TRAINED_HI {float_literal(hi)}"""
-
-
-TAIL_STRUCT = """\
-typedef struct {
-    float short_mean, mean, var; /* a size's short running mean, and its long mean and variance */
-    long count;                 /* sizes seen */
-} ef_tail;
-"""
-
-# ef_stream's score fields: residual and season (ef_tail), alarms, lo, hi, score, quiet, anomaly,
-# and profile[EF_SEASON_PERIOD] where the series has a period
-SCORE_FUNCTIONS = """\
-static void score_reset(ef_stream *s) {
-    s->alarms = s->lo = s->hi = s->score = 0.0f;
-#if EF_TRAINED_RANGE
-    s->lo = EF_TRAINED_LO;
-    s->hi = EF_TRAINED_HI;
-#endif
-    s->residual.short_mean = s->residual.mean = s->residual.var = 0.0f;
-    s->season = s->residual;
-    s->residual.count = s->season.count = s->quiet = 0;
-    s->anomaly = 0;
-#if EF_SEASON_PERIOD > 0
-    for (int j = 0; j < EF_SEASON_PERIOD; j++) s->profile[j] = 0.0f;
-#endif
-}
-
-/* How surprising a size is: the z-score of its short running mean (-inf while warming up). */
-static float tail_z(ef_tail *t, float size) {
-    if (size < EF_SCORE_FLOOR) size = EF_SCORE_FLOOR;
-    t->count++;
-    if (t->count == 1) t->short_mean = t->mean = size;
-    t->short_mean += (size - t->short_mean) / EF_SCORE_SHORT;
-    float var = t->var > EF_SCORE_FLOOR * EF_SCORE_FLOOR ? t->var : EF_SCORE_FLOOR * EF_SCORE_FLOOR;
-    float z = (t->short_mean - t->mean) / sqrtf(var);
-    float a = 1.0f / (t->count < EF_SCORE_LONG ? (float)t->count : EF_SCORE_LONG);
-    float d = t->short_mean - t->mean;
-    t->mean += a * d;
-    t->var = (1.0f - a) * (t->var + a * d * d);
-    return t->count <= EF_SCORE_WARMUP ? -INFINITY : z;
-}
-
-/* The score of a sample and its residual's size (model units), as runtime/anomaly.py does: the
- * log-scaled Gaussian tail of the higher z (the tail falls as z rises: one erfcf for both). */
-static float score(ef_stream *s, float sample, float size) {
-    float z = tail_z(&s->residual, size);
-#if EF_SEASON_PERIOD > 0
-    long seen = s->count - 1; /* samples before this one */
-    if (seen >= EF_SEASON_PERIOD) {
-        float u = tail_z(&s->season, fabsf(sample - s->profile[seen % EF_SEASON_PERIOD]) / SCALE);
-        if (u > z) z = u;
-    }
-#endif
-    float p = 0.5f * erfcf(z * 0.70710678f);
-    float v = -log10f(p + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
-    if (v > 1.0f) v = 1.0f;
-    s->alarms *= 1.0f - 1.0f / EF_SCORE_FATIGUE_MEMORY;
-    if (v < 1.0f) v = fmaxf(0.0f, v - EF_SCORE_FATIGUE * s->alarms);
-    float margin = EF_SCORE_NOVELTY * (s->hi - s->lo);
-    if (EF_SCORE_NOVELTY >= 0 && (sample > s->hi + margin || sample < s->lo - margin)) v = 1.0f;
-    if (s->residual.count <= EF_SCORE_WARMUP) return 0.0f;
-    if (s->quiet > 0) {
-        s->quiet--;
-        return 0.0f;
-    }
-    if (v >= EF_SCORE_QUIET_FROM) {
-        s->quiet = EF_SCORE_QUIET;
-        s->alarms += 1.0f;
-    }
-    return v;
-}
-
-/* The seasonal profile moves towards each sample pushed (the first period: set to it). */
-static void profile_push(ef_stream *s, float sample) {
-#if EF_SEASON_PERIOD > 0
-    float *at = &s->profile[(s->count - 1) % EF_SEASON_PERIOD];
-    *at += (s->count <= EF_SEASON_PERIOD ? 1.0f : EF_SEASON_RATE) * (sample - *at);
-#else
-    (void)s;
-    (void)sample;
-#endif
-}
-"""

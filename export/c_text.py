@@ -1,5 +1,6 @@
 """Numbers as C text: float32 literals that read back to the same float, constant arrays, and
-weight matrices (float, or int8 with their scales, rounded by export/rounding.py)."""
+weight matrices (float, or int8 with their scales, rounded by export/rounding.py); and the calls
+that chain a model's layers, the same in every source."""
 
 from __future__ import annotations
 
@@ -58,3 +59,22 @@ def matrix(
         + array(f"{name}_SCALE", scale)
         + f"\nstatic const matrix {name} = {{{name}_W, {name}_SCALE, {int(per_column)}}};"
     )
+
+
+def layer_calls(layers: list[tuple]) -> tuple[list[str], str, int]:
+    """One lstm() or gru() call per layer (weights K{i}, R{i}, B{i}; each layer's h and c in
+    `state`, in order; the first layer's input `in`, one wide), and the last layer's h and width,
+    the dense head's input."""
+    calls, offset, width, inputs = [], 0, 1, "in"
+    for i, (cell, _, recurrent, _) in enumerate(layers):
+        units = recurrent.shape[0]
+        h = f"state + {offset}"
+        if cell == "lstm":
+            c = f"state + {offset + units}"
+            calls.append(f"    lstm({inputs}, {width}, {h}, {c}, {units}, K{i}, R{i}, B{i});")
+            offset += 2 * units
+        else:
+            calls.append(f"    gru({inputs}, {width}, {h}, {units}, K{i}, R{i}, B{i});")
+            offset += units
+        width, inputs = units, h
+    return calls, inputs, width

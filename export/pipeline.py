@@ -93,17 +93,19 @@ def describe_file(path: Path, variant: Variant, refs: References) -> dict:
     if variant.format == "tflite":
         info["min_runtime_version"] = tflite_metadata(path).get("min_runtime_version")
     if variant.format == "c":
-        from runtime.compiler import flash_bytes
+        from runtime.compiler import flash_bytes, local_includes
 
-        from .c import HEADER, stream_bytes
+        from .c import stream_bytes
 
         integer = variant.name == "c_integer"
-        header = path.parent / (c_integer.HEADER if integer else HEADER)
-        info["header"] = {
-            "file": str(Path(variant.filename).parent / header.name),
-            "bytes": header.stat().st_size,
-            "sha256": sha256_file(header),
-        }
+        info["includes"] = [  # the headers beside it that the source needs, fixed and generated
+            {
+                "file": str(Path(variant.filename).parent / h.name),
+                "bytes": h.stat().st_size,
+                "sha256": sha256_file(h),
+            }
+            for h in local_includes(path)
+        ]
         info["flash_bytes"] = flash_bytes(path)  # code and constants, compiled here
         state_size = sum(t.shape[-1] for t in backend.inputs[1:])
         # the integer source's RAM is its state alone (int16s); the others' an ef_stream

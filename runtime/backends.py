@@ -227,12 +227,11 @@ class CBackend:
 
 
 def _header_text(source: Path) -> str:
-    """The generated header beside a C source: its own (forecaster_integer.h) or the one the
-    float32 and int8 sources share (forecaster.h); '' if missing."""
-    for header in (source.with_suffix(".h"), source.parent / "forecaster.h"):
-        if header.is_file():
-            return header.read_text()
-    return ""
+    """The headers a C source includes, beside it: the generated one that holds the state's
+    layout among them ('' if none is there)."""
+    from .compiler import local_includes
+
+    return "".join(h.read_text() for h in local_includes(source))
 
 
 Backend = TFLiteBackend | OnnxBackend | NumpyBackend | CBackend

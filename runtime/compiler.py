@@ -62,7 +62,7 @@ def shared_library(source: Path) -> Path:
     """The source (with the header beside it) compiled into a shared library, cached."""
     cc = require_compiler()
     digest = sha256()
-    for part in (source.read_bytes(), *(h.read_bytes() for h in _headers(source))):
+    for part in (source.read_bytes(), *(h.read_bytes() for h in local_includes(source))):
         digest.update(part)
     digest.update(f"{compiler_version()} {' '.join(FLAGS)}".encode())
     out = cache_dir() / f"{source.stem}-{digest.hexdigest()[:16]}.so"
@@ -91,10 +91,17 @@ def flash_bytes(source: Path) -> int | None:
     return int(text) + int(data)
 
 
-def _headers(source: Path) -> list[Path]:
-    """The local headers a source includes (those beside it)."""
-    names = re.findall(r'#include "([^"]+)"', source.read_text())
-    return [source.parent / n for n in names if (source.parent / n).is_file()]
+def local_includes(source: Path) -> list[Path]:
+    """The files beside a source that it includes, and those they include, in the order found."""
+    found: list[Path] = []
+    todo = [source]
+    while todo:
+        for name in re.findall(r'#include "([^"]+)"', todo.pop(0).read_text()):
+            path = source.parent / name
+            if path.is_file() and path not in found:
+                found.append(path)
+                todo.append(path)
+    return found
 
 
 def _run(cmd: list[str], source: Path) -> None:

@@ -116,8 +116,9 @@ def verify(entry: Entry) -> None:
             f"{path.name} does not match its sha256 in the manifest: the file is "
             "corrupt or from another export; copy it again or re-export"
         )
-    header = entry.info.get("header")  # a C source's generated header
-    if header:
+    # a C source's headers (earlier exports listed their one generated header as "header")
+    legacy = [entry.info["header"]] if "header" in entry.info else []
+    for header in entry.info.get("includes", legacy):
         header_path = path.parents[len(Path(entry.info["file"]).parts) - 1] / header["file"]
         if not header_path.is_file() or sha256_file(header_path) != header["sha256"]:
             raise UserError(

@@ -45,11 +45,14 @@ def test_c_files_are_listed_with_flash_ram_and_their_header(test_artifacts, mode
     )
     for f in files.values():
         assert f["mode"] == "step" and f["parity"]["passed"]
+        includes = {i["file"] for i in f["includes"]}  # the fixed C and the model's header
         if f["variant"] == "c_integer":  # its own header; its RAM the int16 state alone
-            assert f["header"]["file"] == "c/forecaster_integer.h"
+            assert includes == {"c/forecaster_integer.h", "c/ef_integer.h"}
             assert f["ram_bytes"] == 2 * state
             continue
-        assert f["header"]["file"] == "c/forecaster.h"
+        assert includes == {
+            f"c/{n}" for n in ("forecaster.h", "forecaster_model.h", "ef_float.h", "ef_stream.h")
+        }
         assert f["ram_bytes"] >= 4 * (state + period) + 12  # state, seasonal profile, score
     # int8 weights: at least 3x less flash than float32's (the code beside them is the same)
     if model == "lstm":
@@ -161,12 +164,21 @@ def test_no_compiler_is_one_clear_line(lstm_dir, tmp_path, monkeypatch):
         open_model(lstm_dir / "c/forecaster_int8.c", backend="c")
 
 
-def test_a_changed_header_is_refused(lstm_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("header", "was", "now"),
+    [
+        ("forecaster_model.h", "EF_WINDOW 50", "EF_WINDOW 49"),
+        ("ef_float.h", "2.0f / (1.0f", "2.0f / (1.1f"),
+    ],
+)
+def test_a_changed_header_is_refused(lstm_dir, tmp_path, header, was, now):
+    """The model's header and the fixed C it includes are each held to their sha256."""
     folder = tmp_path / "copy"
     shutil.copytree(lstm_dir, folder)
-    header = folder / "c" / "forecaster.h"
-    header.write_text(header.read_text().replace("EF_WINDOW 50", "EF_WINDOW 49"))
-    with pytest.raises(UserError, match=r"forecaster\.h is missing or does not match"):
+    path = folder / "c" / header
+    assert was in path.read_text()
+    path.write_text(path.read_text().replace(was, now))
+    with pytest.raises(UserError, match=rf"{header} is missing or does not match"):
         open_model(folder / "c/forecaster_float32.c")
 
 
