@@ -28,6 +28,7 @@ from . import cells, onnx, rounding, step, tflite
 from .variants import (
     BY_KEY,
     COLUMN_SCALES,
+    DENSE,
     GPTQ,
     KERAS_CELLS,
     TWO_PASS,
@@ -44,6 +45,7 @@ STRESS_WINDOWS = 200  # stretched and scaled training windows among a step model
 # An 8-bit window file must hold this fraction of its bound on the training windows, or 16-bit
 # activations are tried: test and stress deviations run higher than the training windows'.
 WIDE_ABOVE = 2 / 3
+DENSE_STRETCH = 3  # stretched calibration windows per training one, by the DENSE recipe
 
 
 def convert_to(
@@ -102,10 +104,12 @@ def int8_window(
     """The full-integer window file: calibrated on the training windows and stretched copies."""
     calib = windows["calib_x"].astype(np.float32)
     window = calib.shape[1]
-    ends = np.linspace(window, len(train) - 1, len(calib)).astype(int)
+    stretched = len(calib) * (DENSE_STRETCH if recipe == DENSE else 1)
+    ends = np.linspace(window, len(train) - 1, stretched).astype(int)
     calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
-    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE) else 1)
-    return best_int8_window(model, calib, variant.tolerance, note, recipe == WIDE, reach)
+    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE, DENSE) else 1)
+    wide_only = recipe in (WIDE, DENSE)
+    return best_int8_window(model, calib, variant.tolerance, note, wide_only, reach)
 
 
 def converted(model: keras.Model, variant: Variant, representative: Callable) -> bytes:
