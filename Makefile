@@ -125,7 +125,7 @@ endef
 
 # The microcontrollers' cross compiler, C library and emulator.
 mcu-tools:
-	$(call apt_tools,mcu-check,gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+	$(call apt_tools,mcu-check,gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake)
 
 # The service's tests: a real MQTT broker and a real browser (they skip without).
 serve-tools:

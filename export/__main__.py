@@ -61,6 +61,19 @@ def parser(names: list[str]) -> ArgumentParser:
         metavar="KEY=BOUND",
         help="override one bound, e.g. int8=0.01 or step:int8=0.01 (for experiments)",
     )
+    p.add_argument(
+        "--c-library",
+        type=Path,
+        metavar="DIR",
+        help="instead of exporting, write the exported C forecaster of --dir as a library "
+        "folder for a firmware project: Arduino, PlatformIO and CMake manifests, an example",
+    )
+    p.add_argument(
+        "--c-precision",
+        choices=("float32", "int8", "integer"),
+        default="float32",
+        help="the C source the library holds (default: float32; integer: chips without an FPU)",
+    )
     return p
 
 
@@ -107,6 +120,12 @@ def main() -> int:
     """Export every variant (or those named) and exit 1 if any file misses its parity bound."""
     names = list(dict.fromkeys(v.name for v in VARIANTS))
     args = parser(names).parse_args()
+    if args.c_library:
+        from .c_library import write_library
+
+        written = write_library(args.dir, args.c_library, args.c_precision)
+        print(f"-> {args.c_library}/: {', '.join(written)}")
+        return 0
     variants = chosen(args, names)
 
     from .pipeline import export_all

@@ -81,10 +81,29 @@ def _run(cmd: list[str], what: str, timeout: float = 300) -> str:
     return res.stdout
 
 
-def build(artifacts: Path, precision: str, target: Target | None, work: Path) -> Build:
+def library_archive(library: Path, target: Target, work: Path) -> Path:
+    """A library folder (`python -m export --c-library`) built for `target` by its own
+    CMakeLists.txt with arm-none-eabi-gcc, as a firmware project's CMake build would."""
+    out = work / f"cmake-{target.name}"
+    flags = " ".join((*target.cflags, *OPT))
+    cmake = ["cmake", "-S", str(library), "-B", str(out), "-DCMAKE_SYSTEM_NAME=Generic"]
+    cmake += ["-DCMAKE_C_COMPILER=arm-none-eabi-gcc", f"-DCMAKE_C_FLAGS={flags}"]
+    _run([*cmake, "-DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY"], "cmake for the library")
+    _run(["cmake", "--build", str(out)], "cmake --build for the library")
+    return out / "libedge_forecaster.a"
+
+
+def build(
+    artifacts: Path,
+    precision: str,
+    target: Target | None,
+    work: Path,
+    library: Path | None = None,
+) -> Build:
     """The harness with artifacts/c/forecaster_<precision>.c, for `target` (None: this machine's
-    gcc), in `work`."""
-    c = artifacts / "c"
+    gcc), in `work`; or, with `library` (a library folder of that source), linked against the
+    library as its CMakeLists.txt builds it for `target`."""
+    c = library / "src" if library else artifacts / "c"
     if not (c / source_name(precision)).is_file():
         raise UserError(f"no {c / source_name(precision)}: export with a C compiler installed")
     work.mkdir(parents=True, exist_ok=True)
@@ -102,10 +121,12 @@ def build(artifacts: Path, precision: str, target: Target | None, work: Path) ->
         return Build(elf, {}, {})
     (work / f"{name}.ld").write_text(linker_script(target))
     objects = []
-    for src in srcs:  # one object each: the map then says which bytes are the forecaster's
+    for src in srcs[:1] if library else srcs:  # one object each: the map says whose bytes are whose
         objects.append(str(work / f"{name}_{Path(src).stem}.o"))
         _run(["arm-none-eabi-gcc", *target.cflags, *OPT, *inc, "-c", "-o", objects[-1], src],
              f"arm-none-eabi-gcc for {target.core}")  # fmt: skip
+    if library:
+        objects.append(str(library_archive(library, target, work)))
     _run(
         ["arm-none-eabi-gcc", *target.cflags, "-nostartfiles", "-T", str(work / f"{name}.ld"),
          f"-Wl,-Map={elf.with_suffix('.map')}", "-Wl,--gc-sections", "-o", str(elf), *objects,
