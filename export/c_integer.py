@@ -27,6 +27,10 @@ X_BITS, H_BITS, C_BITS = 12, 15, 11  # the input and gates, h, an LSTM's c
 # ef_integer.h's SIGMOID table: sigmoid(k / 16) in Q15 (a test holds the file to this)
 TABLE = [min(32767, round(32768 / (1 + math.exp(-k / 16)))) for k in range(257)]
 MAX_ROWS = 500  # inputs a column sums: 127 * 32767 * 500 stays within int32
+# ef_integer.h rounds a column's product in its high word: a shift of 33 or more (a weight
+# scale below 1/4 for the Q12 input, below 2 for a Q15 h: far beyond any trained LSTM's)
+MIN_SHIFT = 33
+GATES = {"lstm": 4, "gru": 3}  # a layer's gates: its matrices' columns are in blocks of units
 
 
 def ints(name: str, kind: str, values: np.ndarray, note: str = "") -> str:
@@ -49,7 +53,25 @@ def multiplier(real: float) -> tuple[int, int]:
     return m, shift
 
 
-def qmatrix(name: str, w: np.ndarray, in_bits: int, inputs: np.ndarray | None) -> str:
+def interleaved(q: np.ndarray, gates: int) -> np.ndarray:
+    """The int8 weights (rows x columns, Keras's layout: `gates` blocks of units columns) in the
+    order ef_integer.h reads them: unit after unit; within a unit, four rows at a time, its
+    gates' columns side by side, each column's four as w0, w2, w1, w3 (so that a DSP core widens
+    them in pairs (w0, w1), (w2, w3) from one 32-bit load); then the last n % 4 rows, gate after
+    gate. One gate: column after column."""
+    n, units = q.shape[0], q.shape[1] // gates
+    full = n // 4 * 4
+    out = []
+    for j in range(units):
+        cols = q[:, [g * units + j for g in range(gates)]].T  # (gates, n)
+        blocks = cols[:, :full].reshape(gates, -1, 4)[:, :, [0, 2, 1, 3]]
+        out += [blocks.transpose(1, 0, 2).reshape(-1), cols[:, full:].reshape(-1)]
+    return np.concatenate(out)
+
+
+def qmatrix(
+    name: str, w: np.ndarray, in_bits: int, inputs: np.ndarray | None, gates: int = 1
+) -> str:
     """int8 weights (rows x columns, Keras's layout), and per column the multiplier and shift
     that bring a sum of weights x inputs (Q in_bits) to Q12; rounded by GPTQ given the inputs."""
     w = np.asarray(w, np.float64)
@@ -58,9 +80,16 @@ def qmatrix(name: str, w: np.ndarray, in_bits: int, inputs: np.ndarray | None) -
     scale = rounding.scales(w, per_column=True).astype(np.float64)
     q = rounding.nearest(w, scale) if inputs is None else rounding.gptq(w, scale, inputs)
     pairs = [multiplier(s * 2.0 ** (X_BITS - in_bits)) for s in scale]
+    if min(shift for _, shift in pairs) < MIN_SHIFT:
+        raise ValueError(f"{name}: weights too large for the integer source's Q12 sums")
     return "\n".join(
         [  # a column after another: each output's weights side by side
-            ints(f"{name}_W", "int8_t", q.T, f"{w.shape[1]} columns of {w.shape[0]}"),
+            ints(
+                f"{name}_W",
+                "int8_t",
+                interleaved(q, gates),
+                f"{w.shape[1]} columns of {w.shape[0]}",
+            ),
             ints(f"{name}_MULT", "int32_t", [m for m, _ in pairs]),
             ints(f"{name}_SHIFT", "uint8_t", [s for _, s in pairs]),
             f"static const qmatrix {name} = {{{name}_W, {name}_MULT, {name}_SHIFT}};",
@@ -139,11 +168,11 @@ def source(
 ) -> str:
     """The C99 source (int8 weights rounded by GPTQ on `states`, each layer's h)."""
     constants = []
-    for i, (_, kernel, recurrent, bias) in enumerate(layers):
+    for i, (cell, kernel, recurrent, bias) in enumerate(layers):
         below, own = (None, None) if states is None else (states[i - 1] if i else None, states[i])
         constants += [  # the first layer's input is the sample (Q12), the others' an h (Q15)
-            qmatrix(f"K{i}", kernel, H_BITS if i else X_BITS, below),
-            qmatrix(f"R{i}", recurrent, H_BITS, own),
+            qmatrix(f"K{i}", kernel, H_BITS if i else X_BITS, below, GATES[cell]),
+            qmatrix(f"R{i}", recurrent, H_BITS, own, GATES[cell]),
             q12(f"B{i}", bias),
         ]
     calls, inputs, width = layer_calls(layers)
@@ -169,6 +198,8 @@ def source(
 int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x) {{
     const int16_t in[1] = {{x}};
 {calls_text}
-    return saturate(D_BIAS[0] + column(D, 0, {inputs}, {width}));
+    int32_t y;
+    gates(D, 0, 1, 1, {inputs}, {width}, &y);
+    return saturate(D_BIAS[0] + y);
 }}
 """

@@ -28,7 +28,7 @@ TARGETS = {
         flash_kb=4096,
         ram_kb=4096,
         stack_bytes=8192,
-        sources=("float32", "int8"),
+        sources=("float32", "int8", "integer"),
     ),
     # QEMU 7.2 has no Cortex-M0+ board; the micro:bit's Cortex-M0 runs the same ARMv6-M code
     "m0plus": Target(

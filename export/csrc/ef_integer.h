@@ -10,6 +10,15 @@
 
 #include <stdint.h>
 
+/* Cores with the DSP extension (Cortex-M4, M7, M33...) multiply two int16 pairs at once */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !defined(EF_NO_DSP)
+#define EF_DSP 1
+#include <arm_acle.h>
+#include <string.h>
+#else
+#define EF_DSP 0
+#endif
+
 typedef struct {
     const int8_t *values; /* column after column */
     const int32_t *mult;  /* per column: its sum times mult >> shift is in Q12 */
@@ -44,7 +53,7 @@ static const int16_t SIGMOID[257] = { /* sigmoid(k / 16) in Q15, k = 0..256 */
 static int16_t saturate(int32_t v) { return v > 32767 ? 32767 : v < -32768 ? -32768 : v; }
 
 /* sigmoid of a Q12 value, in Q15: the table, interpolated; 1 - sigmoid(-z) below zero */
-static int32_t sigmoid(int32_t z) {
+static inline int32_t sigmoid(int32_t z) {
     int32_t a = z < 0 ? -z : z, v;
     if (a >= 16 << EFI_X_BITS) {
         v = 32767;
@@ -56,25 +65,99 @@ static int32_t sigmoid(int32_t z) {
 }
 
 /* tanh of a Q12 value, in Q15 */
-static int32_t tanh_(int32_t z) {
+static inline int32_t tanh_(int32_t z) {
     if (z > 1 << 24) z = 1 << 24; /* far past saturation: keeps 2z within int32 */
     if (z < -(1 << 24)) z = -(1 << 24);
     return 2 * sigmoid(2 * z) - 32768;
 }
 
-/* Column j of w (n inputs) times a, in Q12: int32 sum, then the column's multiply and shift.
- * Column by column, so no buffer of sums: the stack stays small. Four products a turn. */
-static int32_t column(qmatrix w, int j, const int16_t *a, int n) {
-    const int8_t *col = w.values + (long)j * n;
-    int32_t sum = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        sum += a[i] * col[i] + a[i + 1] * col[i + 1];
-        sum += a[i + 2] * col[i + 2] + a[i + 3] * col[i + 3];
-    }
-    for (; i < n; i++) sum += a[i] * col[i];
+/* A column's int32 sum in Q12: (sum * mult + 2^(shift - 1)) >> shift, rounded. With shift >= 33
+ * (export/c_integer.py makes sure) the rounding term falls in the product's high word, so the
+ * high word alone (SMMUL on a Cortex-M3/M4) gives the same result to the bit. */
+static int32_t requantize(int32_t sum, qmatrix w, int j) {
     const int shift = w.shift[j];
-    return (int32_t)(((int64_t)sum * w.mult[j] + ((int64_t)1 << (shift - 1))) >> shift);
+    const int32_t high = (int32_t)(((int64_t)sum * w.mult[j]) >> 32);
+    return (high + (1 << (shift - 33))) >> (shift - 32);
+}
+
+#if EF_DSP
+/* Bytes 1 and 3 of x, sign-extended into two halfwords (GCC does not fold a rotation into
+ * SXTB16 by itself). */
+static inline int32_t sxtb16_ror8(uint32_t x) {
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+#endif
+
+#if EF_DSP
+/* gates() for an LSTM's four on a DSP core, the four sums in registers. */
+static void gates4(qmatrix w, int j, int units, const int16_t *a, int n, int32_t *out) {
+    const int8_t *p = w.values + (long)j * 4 * n;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4, p += 16) {
+        int32_t a01, a23;
+        uint32_t q0, q1, q2, q3;
+        memcpy(&a01, a + i, 4);
+        memcpy(&a23, a + i + 2, 4);
+        memcpy(&q0, p, 4);
+        memcpy(&q1, p + 4, 4);
+        memcpy(&q2, p + 8, 4);
+        memcpy(&q3, p + 12, 4);
+        s0 = __smlad(sxtb16_ror8(q0), a23, __smlad(__sxtb16((int32_t)q0), a01, s0));
+        s1 = __smlad(sxtb16_ror8(q1), a23, __smlad(__sxtb16((int32_t)q1), a01, s1));
+        s2 = __smlad(sxtb16_ror8(q2), a23, __smlad(__sxtb16((int32_t)q2), a01, s2));
+        s3 = __smlad(sxtb16_ror8(q3), a23, __smlad(__sxtb16((int32_t)q3), a01, s3));
+    }
+    const int rest = n - i; /* the last rows, gate after gate */
+    for (int t = 0; t < rest; t++) {
+        const int32_t x = a[i + t];
+        s0 += x * p[t];
+        s1 += x * p[rest + t];
+        s2 += x * p[2 * rest + t];
+        s3 += x * p[3 * rest + t];
+    }
+    out[0] = requantize(s0, w, j);
+    out[1] = requantize(s1, w, units + j);
+    out[2] = requantize(s2, w, 2 * units + j);
+    out[3] = requantize(s3, w, 3 * units + j);
+}
+#endif
+
+/* Unit j's gate columns (count: 4 for an LSTM, 3 for a GRU, 1 the dense head) of w times a (n
+ * inputs), in Q12:
+ * out[g] is column g * units + j. The generator stores a unit's weights together, four rows at
+ * a time with its gates' columns side by side, each column's four as w0, w2, w1, w3; then the
+ * last n % 4 rows, gate after gate (export/c_integer.py, interleaved). One pass over the unit's
+ * weights, in order. On a DSP core (as CMSIS-NN widens int8 weights) a column's four weights are
+ * one load, widened by SXTB16 into the pairs (w0, w1) and (w2, w3) and multiplied by SMLAD with
+ * the inputs' pairs (a0, a1) and (a2, a3), each loaded once for every gate. The sums are exact
+ * integers: the same to the bit on either path. */
+static void gates(qmatrix w, int j, int units, int count, const int16_t *a, int n, int32_t *out) {
+    if (n == 1) { /* a first layer's one input: a product per gate, its weights side by side */
+        const int8_t *p = w.values + (long)j * count;
+        for (int g = 0; g < count; g++) out[g] = requantize(a[0] * p[g], w, g * units + j);
+        return;
+    }
+#if EF_DSP
+    if (count == 4) {
+        gates4(w, j, units, a, n, out);
+        return;
+    }
+#endif
+    const int8_t *unit = w.values + (long)j * count * n;
+    const int full = n / 4 * 4, rest = n - full;
+    for (int g = 0; g < count; g++) { /* a column at a time: one sum, as few registers as that */
+        const int8_t *p = unit + 4 * g, *tail = unit + (long)count * full + g * rest;
+        int32_t sum = 0;
+        for (int i = 0; i < full; i += 4, p += 4 * count) {
+            sum += a[i] * p[0] + a[i + 1] * p[2];
+            sum += a[i + 2] * p[1] + a[i + 3] * p[3];
+        }
+        for (int t = 0; t < rest; t++) sum += a[full + t] * tail[t];
+        out[g] = requantize(sum, w, g * units + j);
+    }
 }
 
 #if EF_LSTM
@@ -84,11 +167,10 @@ static void lstm(const int16_t *x, int n, int16_t *h, int16_t *c, int units, qma
                  qmatrix r, const int32_t *b) {
     int16_t next[UNITS];
     for (int j = 0; j < units; j++) {
-        int32_t z[4];
-        for (int gate = 0; gate < 4; gate++) {
-            const int col = gate * units + j;
-            z[gate] = b[col] + column(k, col, x, n) + column(r, col, h, units);
-        }
+        int32_t z[4], zx[4], zh[4];
+        gates(k, j, units, 4, x, n, zx);
+        gates(r, j, units, 4, h, units, zh);
+        for (int gate = 0; gate < 4; gate++) z[gate] = b[gate * units + j] + zx[gate] + zh[gate];
         int32_t i = sigmoid(z[0]), f = sigmoid(z[1]), g = tanh_(z[2]), o = sigmoid(z[3]);
         c[j] = saturate(((f * c[j] + (1 << 14)) >> 15) + ((i * g + (1 << 18)) >> 19));
         next[j] = saturate((o * tanh_(2 * (int32_t)c[j]) + (1 << 14)) >> 15);
@@ -105,10 +187,11 @@ static void gru(const int16_t *x, int n, int16_t *h, int units, qmatrix k, qmatr
     int16_t next[UNITS];
     for (int j = 0; j < units; j++) {
         int32_t zx[3], zh[3];
+        gates(k, j, units, 3, x, n, zx);
+        gates(r, j, units, 3, h, units, zh);
         for (int gate = 0; gate < 3; gate++) {
-            const int col = gate * units + j;
-            zx[gate] = b[col] + column(k, col, x, n);
-            zh[gate] = b[3 * units + col] + column(r, col, h, units);
+            zx[gate] += b[gate * units + j];
+            zh[gate] += b[3 * units + gate * units + j];
         }
         int32_t u = sigmoid(zx[0] + zh[0]), reset = sigmoid(zx[1] + zh[1]);
         int32_t gated = (int32_t)(((int64_t)reset * zh[2] + (1 << 14)) >> 15);

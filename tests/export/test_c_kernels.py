@@ -129,11 +129,11 @@ def test_the_integer_layers_match_numpy_within_their_fixed_point(tmp_path):
 int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x);
 #include "ef_integer.h"
 int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x) {{ return (int16_t)(state[0] + x); }}
-{qmatrix("LK", lk, X_BITS, None)}
-{qmatrix("LR", lr, H_BITS, None)}
+{qmatrix("LK", lk, X_BITS, None, 4)}
+{qmatrix("LR", lr, H_BITS, None, 4)}
 {q12("LB", lb)}
-{qmatrix("GK", gk, X_BITS, None)}
-{qmatrix("GR", gr, H_BITS, None)}
+{qmatrix("GK", gk, X_BITS, None, 3)}
+{qmatrix("GR", gr, H_BITS, None, 3)}
 {q12("GB", gb)}
 int main(void) {{
     {fixed("x", x, X_BITS)}
