@@ -27,7 +27,7 @@ import numpy as np
 from runtime.cli.args import ArgumentParser, positive, run_cli
 from runtime.errors import UserError
 from runtime.forecaster import open_model
-from training.files import write_between_markers
+from training.files import commit, write_between_markers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -257,9 +257,7 @@ def main() -> int:
     parser.add_argument("--compare", metavar="REF", help="also measure the service at git REF")
     parser.add_argument("--doc", type=Path, help="write the table into this file's block")
     args = parser.parse_args()
-    args.commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
+    args.commit = commit()
     text = table(run(args), args)
     print(text)
     if args.doc:

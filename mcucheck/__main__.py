@@ -24,7 +24,7 @@ from export.variants import BY_KEY
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 from runtime.parity import REFERENCE, Reference, compare
-from training.files import write_between_markers
+from training.files import commit, write_between_markers
 
 from .build import build, run
 from .report import markdown, tables
@@ -153,7 +153,8 @@ def main() -> int:
         out.write_text(markdown(rows, args.artifacts))
         out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
         if args.doc:
-            write_between_markers(args.doc, "mcu-check", "\n".join(tables(rows)))
+            measured = f"Measured at {commit()} (`make mcu-check`).\n"
+            write_between_markers(args.doc, "mcu-check", "\n".join([measured, *tables(rows)]))
         print(f"-> {out}, {out.with_suffix('.json').name}")
     except NoTools as e:
         print(f"error: {e}", file=sys.stderr)

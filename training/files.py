@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,15 @@ def staged(out: Path) -> Iterator[Path]:
 def write_json(path: Path, data: dict) -> None:
     """Pretty JSON with a trailing newline."""
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def commit() -> str:
+    """The repository's commit (short), for tables that say what they were measured at."""
+    res = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
+    )  # fmt: skip
+    return res.stdout.strip() or "unknown"
 
 
 def write_between_markers(path: Path, name: str, text: str) -> None:
