@@ -17,7 +17,7 @@ from runtime.cli.args import ArgumentParser, run_cli
 from runtime.errors import UserError
 from runtime.manifest import read_manifest
 
-from .native import c_loop
+from .native import c_floor, c_loop
 from .report import write_results
 
 REPO = Path(__file__).resolve().parent.parent
@@ -183,13 +183,16 @@ def main() -> int:
         results["cold_start"][backend] = cold_starts(python, "runtime", folder, probe, runs)
     say("the C files in a pure C loop ...")
     results["c_loop"] = c_loop(folder, manifest, args.quick)
+    results["macs"] = macs({**manifest["model"], "window": manifest["model"]["window"]})
+    model = manifest["model"]
+    gates = {"lstm": 4, "gru": 3}[model["cell"]] * model["units"]
+    results["c_floor"] = c_floor(results["macs"]["per_step"], gates, args.quick)
     say("cold start of a TensorFlow process ...")
     results["cold_start"]["tensorflow"] = cold_starts(
         Path(sys.executable), "tensorflow", folder, "model.keras", 1 if args.quick else 3
     )
     say("Keras baselines ...")
     results["keras"] = keras_baselines(folder, args.quick)
-    results["macs"] = macs({**manifest["model"], "window": manifest["model"]["window"]})
     results["seconds"] = time.perf_counter() - t_start
     write_results(args.out, results)
     say(

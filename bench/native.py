@@ -12,6 +12,7 @@ import numpy as np
 from runtime.compiler import compiler, compiler_version
 
 LOOP = Path(__file__).with_name("loop.c")
+FLOOR = Path(__file__).with_name("floor.c")
 FLAGS = ("-std=c99", "-O3")  # what docs/c.md's build line uses
 
 
@@ -46,3 +47,25 @@ def c_loop(folder: Path, manifest: dict, quick: bool) -> list[dict]:
                 }
             )
     return rows
+
+
+def c_floor(macs_per_step: int, columns: int, quick: bool) -> dict | None:
+    """The compute floor beside the C loop (bench/floor.c, the same flags): a product of
+    macs_per_step / columns rows by `columns`, its microseconds per pass; None without a compiler.
+    The C loop's time over this says what the rest of a step (gates, exponentials, state, the
+    score) costs on top of its multiply-adds."""
+    cc = compiler()
+    if cc is None:
+        return None
+    rows = max(1, round(macs_per_step / columns))
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "floor"
+        subprocess.run([cc, *FLAGS, "-o", str(exe), str(FLOOR)], check=True)
+        n = "20000" if quick else "200000"
+        out = subprocess.run([str(exe), str(rows), str(columns), n], capture_output=True, text=True)
+    return {
+        "rows": rows,
+        "columns": columns,
+        "us_per_pass": json.loads(out.stdout)["ns_per_pass"] / 1e3,
+        "compiler": f"{compiler_version()} {' '.join(FLAGS)}",
+    }

@@ -41,6 +41,9 @@ def test_quick_benchmark_measures_every_interpreter_and_keras(test_artifacts, tm
     assert len(r["ratios"]["targets"]) == 7
     (c_float32,) = [c for c in r["c_loop"] if c["variant"] == "c_float32"]
     assert 0 < c_float32["us_per_sample"] < 1000 and c_float32["flash_bytes"] > 40_000
+    # the compute floor beside it: the same multiply-adds (51 rows of 200), measured, not judged
+    assert (r["c_floor"]["rows"], r["c_floor"]["columns"]) == (51, 200)
+    assert r["ratios"]["c_loop_vs_floor"] > 0
     md = (tmp_path / "results.md").read_text()
     assert "## Targets" in md and "step_float32.tflite" in md
     assert (tmp_path / "latency.png").stat().st_size > 0
