@@ -113,7 +113,7 @@ pi-check: $(VENV)/.stamp $(DEVICE_VENV)/.stamp $(CLASSIC_VENV)/.stamp $(TEST_ART
 	$(VENV)/bin/python -m picheck --artifacts $(ARTIFACTS) --cpu $(or $(PI),pi4) --os $(or $(PI_OS),bookworm)
 
 mcu-check: $(VENV)/.stamp mcu-tools ## the C files on a Cortex-M4F and M0+ under QEMU (MCU=m4f|m0plus) -> artifacts/mcu-check.md
-	$(VENV)/bin/python -m mcucheck --artifacts $(ARTIFACTS) $(if $(MCU),--mcu $(MCU),--doc docs/mcu.md)
+	$(VENV)/bin/python -m mcucheck --artifacts $(ARTIFACTS) $(if $(MCU),--mcu $(MCU),--doc docs/mcu.md) $(if $(TFLM),--tflm $(TFLM))
 
 # Debian packages, installed (as root) when absent: $(call apt_tools,WHAT NEEDS THEM,PACKAGES)
 define apt_tools

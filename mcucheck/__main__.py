@@ -26,7 +26,8 @@ from runtime.manifest import read_manifest
 from runtime.parity import REFERENCE, Reference, compare
 from training.files import commit, write_between_markers
 
-from .build import build, run
+from . import tflm
+from .build import build, parse, run
 from .report import markdown, tables
 from .targets import TARGETS, Target
 
@@ -42,24 +43,6 @@ def check_tools() -> None:
     """The cross compiler, newlib and QEMU are here, or a clear refusal."""
     if not all(shutil.which(t) for t in TOOLS) or not NEWLIB.is_dir():
         raise NoTools("no Arm toolchain or QEMU: run make mcu-tools (as root), or make mcu-check")
-
-
-def parse(out: str, integer: bool = False) -> dict:
-    """The harness's output: its counts, and each kind of result as float32 arrays (the integer
-    source's Q12 int16s in model units)."""
-    counts, rows = {}, {"step": [], "stress": [], "push": []}
-    for line in out.splitlines():
-        word, *rest = line.split()
-        if word in rows:
-            rows[word].append([int(h, 16) for h in rest])
-        elif len(rest) == 1 and rest[0].isdigit():
-            counts[word] = int(rest[0])
-    if integer:
-        arrays = {k: np.array(v, np.uint16).view(np.int16) * 2.0**-12 for k, v in rows.items()}
-    else:
-        arrays = {k: np.array(v, np.uint32).view(np.float32) for k, v in rows.items()}
-    arrays["step"], arrays["stress"] = arrays["step"].reshape(-1), arrays["stress"].reshape(-1)
-    return counts | arrays
 
 
 def check(artifacts: Path, precision: str, target: Target, work: Path) -> dict:
@@ -136,6 +119,13 @@ def main() -> int:
         "--out", type=Path, help="report (default ARTIFACTS/mcu-check.md, and .json beside it)"
     )
     parser.add_argument("--doc", type=Path, help="also write the tables into this markdown file")
+    parser.add_argument(
+        "--tflm",
+        type=Path,
+        metavar="DIR",
+        help="also run the int8 step file through TensorFlow Lite Micro with CMSIS-NN, built "
+        "from the sources in DIR (mcucheck/tflm.py says which)",
+    )
     args = parser.parse_args()
     out = args.out or args.artifacts / "mcu-check.md"
     rows: list[dict] = []
@@ -149,6 +139,10 @@ def main() -> int:
                     name = source_name(precision)
                     print(f"{name} on {target.core} ({target.machine}) ...", flush=True)
                     rows.append(check(args.artifacts, precision, target, Path(work)))
+                    print("  " + summary(rows[-1]), flush=True)
+                if args.tflm:
+                    print(f"TFLM on {target.core} ({target.machine}): building ...", flush=True)
+                    rows.append(tflm.check(args.tflm, args.artifacts, target, Path(work)))
                     print("  " + summary(rows[-1]), flush=True)
         out.write_text(markdown(rows, args.artifacts))
         out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")

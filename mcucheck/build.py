@@ -193,3 +193,21 @@ def run(b: Build, target: Target | None) -> str:
     if "end" not in out.split():
         raise UserError(f"the harness did not finish on {target.core}: {out[-300:]!r}")
     return out
+
+
+def parse(out: str, integer: bool = False) -> dict:
+    """The harness's output: its counts, and each kind of result as float32 arrays (the integer
+    source's Q12 int16s in model units)."""
+    counts, rows = {}, {"step": [], "stress": [], "push": []}
+    for line in out.splitlines():
+        word, *rest = line.split()
+        if word in rows:
+            rows[word].append([int(h, 16) for h in rest])
+        elif len(rest) == 1 and rest[0].isdigit():
+            counts[word] = int(rest[0])
+    if integer:
+        arrays = {k: np.array(v, np.uint16).view(np.int16) * 2.0**-12 for k, v in rows.items()}
+    else:
+        arrays = {k: np.array(v, np.uint32).view(np.float32) for k, v in rows.items()}
+    arrays["step"], arrays["stress"] = arrays["step"].reshape(-1), arrays["stress"].reshape(-1)
+    return counts | arrays

@@ -7,7 +7,8 @@
  * efi_step does the same on Q12 inputs (no ef_push), each result the hex of its int16, and the
  * harness has no float either. On the MCU, SysTick counts the ticks of each part (under QEMU's
  * -icount a tick is a fixed number of instructions: a loop of known length measures it), and
- * the stack, painted first, gives its high-water mark. Output goes through semihosting; nothing
+ * the stack, painted first, gives its high-water mark. Built with -DEF_TFLM, ef_step is
+ * TensorFlow Lite Micro's run of the int8 step file (tflm_step.cc), and there is no ef_push. Output goes through semihosting; nothing
  * of the C library is used but what the forecaster calls itself. */
 #include <stdint.h>
 
@@ -137,7 +138,7 @@ int main(void) {
     for (int i = 0; i < MCU_SERIES_LEN; i++) sink = stream_step(i, state);
     put_count("step_ticks", ticks() - t0);
     put_count("steps", MCU_SERIES_LEN);
-#ifndef EF_INTEGER
+#if !defined(EF_INTEGER) && !defined(EF_TFLM) /* ef_push: the generated sources' */
     static ef_stream s; /* static: the stack measured is the forecaster's own */
     ef_reset(&s);
     float forecast = 0.0f;
@@ -163,7 +164,7 @@ int main(void) {
         put_value(y);
         put("\n");
     }
-#ifndef EF_INTEGER
+#if !defined(EF_INTEGER) && !defined(EF_TFLM) /* ef_push: the generated sources' */
     ef_reset(&s);
     for (int i = 0; i < MCU_SAMPLES_LEN; i++) {
         int ready = ef_push(&s, MCU_SAMPLES[i], &forecast);
@@ -178,6 +179,10 @@ int main(void) {
     uint32_t *p = &_stack_bottom;
     while (p < &_estack && *p == PAINT) p++;
     put_count("stack_bytes", (uint64_t)((uintptr_t)&_estack - (uintptr_t)p));
+#endif
+#ifdef EF_TFLM
+    extern uint32_t tflm_arena_used;
+    put_count("arena_bytes", tflm_arena_used);
 #endif
     put("end\n");
     flush();

@@ -55,7 +55,7 @@ def tables(rows: list[dict]) -> list[str]:
         for r in mine:
             # the integer source has no ef_push (no score): its state is its stream
             push = "" if r["instructions_push"] is None else f" / {r['instructions_push']:,.0f}"
-            apart = f"{r['apart_from_here']:.1e}"
+            apart = "" if r["apart_from_here"] is None else f"{r['apart_from_here']:.1e}"
             if r["push_apart"] is not None:
                 apart += f" / {r['push_apart']:.1e}, {r['score_apart']:.1e}"
             lines.append(
