@@ -20,6 +20,8 @@ from tests.conftest import REPO, run_module
 CC = shutil.which("cc") or shutil.which("gcc")
 needs_cmake = pytest.mark.skipif(not (CC and shutil.which("cmake")), reason="no cmake or cc")
 ARM = ("arm-none-eabi-gcc", "qemu-system-arm", "cmake")
+ARDUINO_FIELDS = ("name", "version", "author", "maintainer", "sentence", "paragraph", "category")
+ARDUINO_FIELDS += ("url", "architectures")
 
 
 def samples(folder) -> str:
@@ -40,8 +42,12 @@ def test_cmake_builds_the_library_and_its_example_streams_as_the_exported_files_
         "forecaster.h", "forecaster_model.h", "ef_float.h", "ef_stream.h", "forecaster_float32.c"
     }  # fmt: skip
     props = dict(ln.split("=", 1) for ln in (lib / "library.properties").read_text().splitlines())
+    assert set(ARDUINO_FIELDS) <= set(props)  # the Arduino library specification's (1.5)
     assert props["name"] == "EdgeForecaster" and props["includes"] == "forecaster.h"
-    assert json.loads((lib / "library.json").read_text())["build"]["srcDir"] == "src"
+    assert props["version"].count(".") == 2 and props["category"] == "Data Processing"
+    pio = json.loads((lib / "library.json").read_text())
+    assert {"name", "version", "description", "keywords"} <= set(pio)  # PlatformIO's manifest
+    assert pio["build"] == {"srcDir": "src", "includeDir": "src"}
     assert (lib / "examples/stream/stream.ino").is_file()
     out = tmp_path / "build"
     subprocess.run(["cmake", "-S", str(lib), "-B", str(out), "-DCMAKE_BUILD_TYPE=Release"],
