@@ -4,7 +4,7 @@
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include "timing.h"
 
 #include "forecaster.h"
 
@@ -12,12 +12,6 @@
 #define MAX_SAMPLES 100000
 
 static float samples[MAX_SAMPLES];
-
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e9 + t.tv_nsec;
-}
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 100000, count = 0;
@@ -33,13 +27,7 @@ int main(int argc, char **argv) {
             if (ef_push(&s, samples[i % count], &forecast)) sink += forecast;
         ns[r] = (now_ns() - t0) / n;
     }
-    for (int i = 1; i < ROUNDS; i++) /* insertion sort: the median of five */
-        for (int j = i; j > 0 && ns[j] < ns[j - 1]; j--) {
-            double t = ns[j];
-            ns[j] = ns[j - 1];
-            ns[j - 1] = t;
-        }
-    printf("{\"ns_per_sample\": %.1f, \"samples\": %ld, \"checksum\": %.6g}\n", ns[ROUNDS / 2], n,
-           sink);
+    printf("{\"ns_per_sample\": %.1f, \"samples\": %ld, \"checksum\": %.6g}\n",
+           median(ns, ROUNDS), n, sink);
     return 0;
 }

@@ -54,13 +54,15 @@ def c_floor(macs_per_step: int, columns: int, quick: bool) -> dict | None:
     macs_per_step / columns rows by `columns`, its microseconds per pass; None without a compiler.
     The C loop's time over this says what the rest of a step (gates, exponentials, state, the
     score) costs on top of its multiply-adds."""
+    from export.c import FIXED  # the generated sources' product, which the floor runs
+
     cc = compiler()
     if cc is None:
         return None
     rows = max(1, round(macs_per_step / columns))
     with tempfile.TemporaryDirectory() as tmp:
         exe = Path(tmp) / "floor"
-        subprocess.run([cc, *FLAGS, "-o", str(exe), str(FLOOR)], check=True)
+        subprocess.run([cc, *FLAGS, "-I", str(FIXED), "-o", str(exe), str(FLOOR)], check=True)
         n = "20000" if quick else "200000"
         out = subprocess.run([str(exe), str(rows), str(columns), n], capture_output=True, text=True)
     return {
