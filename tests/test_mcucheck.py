@@ -65,6 +65,22 @@ def test_each_source_holds_its_bound_on_a_cortex_m4f_and_m0(test_artifacts, tmp_
     assert "## Cortex-M4F" in report.read_text()
 
 
+@needs_tools
+def test_the_m4s_smlad_path_gives_the_portable_integer_sources_forecasts(test_artifacts, tmp_path):
+    """An LSTM's gates four columns at a time by SMLAD (the GRU above takes the portable loop),
+    a first layer of one input and a second of 16: on the M4F the same forecasts to the bit as
+    the portable C built here, within the bound of Keras's."""
+    report = tmp_path / "mcu-check.md"
+    res = run_module(
+        "mcucheck", "--artifacts", str(test_artifacts / "lstm2"), "--mcu", "m4f",
+        "--source", "integer", "--out", str(report), timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    (row,) = json.loads(report.with_suffix(".json").read_text())
+    assert row["source"] == "forecaster_integer.c" and row["machine"] == "mps2-an386"
+    assert row["passed"] and row["apart_from_here"] == 0
+
+
 def test_without_the_arm_tools_it_says_what_to_run(test_artifacts, tmp_path):
     env = os.environ | {"PATH": os.path.dirname(sys.executable)}
     res = run_module(
