@@ -17,7 +17,7 @@ FLEET ?= $(NAB)/data
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: corpus-table help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools serve-tools serve-bench quant-table target-table fleet fleet-table nab wheel clean distclean setup
+.PHONY: corpus-table horizon-table help train export test test-training test-device test-classic test-beside-tf lint format stream c-demo bench pi-check mcu-check mcu-tools serve-tools serve-bench quant-table target-table fleet fleet-table nab wheel clean distclean setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -104,6 +104,9 @@ corpus-table: $(VENV)/.stamp ## every file on 40 non-NAB series (RDATASETS=, ETT
 	  $(VENV)/bin/python -m fleet $(CORPUS)/$$set --column value --out build/corpus-fleet/$$set --workers $(WORKERS) --no-progress --doc docs/fleet.md --block corpus-$$set; \
 	  $(VENV)/bin/python -m fleet.alarms build/corpus-fleet/$$set $(CORPUS)/$$set --doc docs/fleet.md --block alarms-$$set || exit 1; \
 	done
+
+horizon-table: $(VENV)/.stamp ## forecasts of the next 96-720 samples by the ETT protocol (HORIZON_DATA=CSV, default ETTh1) -> docs/horizon.md (1 h)
+	$(VENV)/bin/python -m training.horizon $(if $(HORIZON_DATA),--data $(HORIZON_DATA))
 
 nab: $(VENV)/.stamp $(DEVICE_VENV)/.stamp ## the anomaly score on NAB (NAB=folder, VARIANT=int8|float32|c_int8) -> docs/anomalies.md (40 min)
 	$(VENV)/bin/python -m nab --nab $(NAB) run --python $(abspath $(DEVICE_VENV))/bin/python --workers $(WORKERS) \

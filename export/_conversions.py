@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from runtime import cells as numpy_cells
+from runtime.windows import per_output
 from training import stress
 from training.files import step_weights_file
 from training.snap import INT8_MIN_ELEMENTS
@@ -206,7 +207,7 @@ def best_int8_window(
     output represents at least +-reach.
     """
     probe = calib[:: max(1, len(calib) // 400)]
-    reference = model.predict(probe, batch_size=256, verbose=0).reshape(-1)
+    reference = per_output(model.predict(probe, batch_size=256, verbose=0))
     fused = cells.fused_clone(model, step.rnn_layers(model))
     representative = lambda: ([w[None]] for w in calib)  # noqa: E731
     edges = (-reach, reach)

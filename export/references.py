@@ -11,7 +11,7 @@ import numpy as np
 from runtime.anomaly import THRESHOLD, cycle
 from runtime.errors import UserError
 from runtime.parity import Reference
-from runtime.windows import Normalization
+from runtime.windows import Normalization, per_output
 from training import stress
 from training.files import step_weights_file
 
@@ -64,18 +64,18 @@ class References:
         """Outputs for the test targets (model units) -> forecasts of the samples (data units):
         a change model's step is added to the last sample."""
         return (
-            self.norm.invert(y) if self.test_last is None else self.norm.forecast(y, self.test_last)
+            self.norm.decode(y) if self.test_last is None else self.norm.forecast(y, self.test_last)
         )
 
     def step_test_predictions(self, stream_pred: np.ndarray) -> np.ndarray:
         """The forecasts a stream made for the test targets (made one sample before each)."""
-        return stream_pred[self.test_start - 1 : -1]
+        return stream_pred[self.test_start - 1 : self.test_start - 1 + len(self.y_test)]
 
     def keras_test_mse(self) -> dict[str, float]:
         """Keras's test MSE in each mode (data units): which mode forecasts better."""
-        y = self.norm.invert(self.y_test)
+        y = self.norm.decode(self.y_test)
         pred = {"window": self.ref.window, "step": self.step_test_predictions(self.ref.stream)}
-        return {m: float(np.mean((self.norm.invert(p) - y) ** 2)) for m, p in pred.items()}
+        return {m: float(np.mean((self.norm.decode(p) - y) ** 2)) for m, p in pred.items()}
 
 
 def anomaly_settings(windows: dict, window: int, trained: int) -> dict:
@@ -99,7 +99,7 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
 
     model = load_keras(artifacts / "model.keras")
     stepper = load_keras(step_weights_file(artifacts))  # tuned for streaming, or the same weights
-    window = meta["window"]
+    window, horizon = meta["window"], meta.get("horizon", 1)
     norm = Normalization.from_dict(meta["normalization"])
     series = windows["series"]
     test_start = int(meta["data"]["test_start"])
@@ -107,11 +107,11 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
     stress_x = stress.stretched_windows(series, np.arange(test_start, len(series)), window)
     ref = Reference(
         x_test=windows["test_x"],
-        window=model.predict(windows["test_x"], batch_size=256, verbose=0).reshape(-1),
+        window=per_output(model.predict(windows["test_x"], batch_size=256, verbose=0)),
         test_held=stress.within_margin(windows["test_x"]),
         stress_x=stress_x,
-        stress_window=model.predict(stress_x, batch_size=256, verbose=0).reshape(-1),
-        stress_step=stepper.predict(stress_x, batch_size=256, verbose=0).reshape(-1),
+        stress_window=per_output(model.predict(stress_x, batch_size=256, verbose=0)),
+        stress_step=per_output(stepper.predict(stress_x, batch_size=256, verbose=0)),
         series=series,
         stream=stream,
         stream_held=stress.stream_within_margin(series, window),
@@ -124,7 +124,7 @@ def references(artifacts: Path, meta: dict, windows: dict) -> References:
         norm=norm,
         state_names=state_names(stepper),
         step_model=step_model(stepper),
-        test_last=windows["values"][test_start + norm.lead - 1 : -1]
+        test_last=windows["values"][test_start + norm.lead - 1 : -horizon]
         if "values" in windows
         else None,
     )

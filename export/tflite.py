@@ -65,13 +65,15 @@ def run_window_file(content: bytes, windows: np.ndarray) -> np.ndarray:
     own backend and quantization."""
     from runtime.backends import open_backend
     from runtime.forecaster import dequantize, quantize
+    from runtime.windows import per_output
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.tflite"
         path.write_bytes(content)
         backend = open_backend(path, "tflite")
     x, y = backend.inputs[0], backend.outputs[0]
-    return np.array([dequantize(backend.run(quantize(w[None], x))[0], y).item() for w in windows])
+    out = [dequantize(backend.run(quantize(w[None], x))[0], y).reshape(-1) for w in windows]
+    return per_output(np.array(out))
 
 
 def _convert(

@@ -15,7 +15,7 @@ from .backends import TensorInfo, open_backend
 from .errors import UserError
 from .interpreters import TFLITE_BACKENDS, available, default_backend, version_of
 from .manifest import MODES, Entry, check_runtime, find_entry, read_manifest, verify
-from .windows import Normalization
+from .windows import Normalization, per_output
 
 # integer tensor types: their limits and numpy type
 INTEGER = {"int8": (-128, 127, np.int8), "int16": (-32768, 32767, np.int16)}
@@ -56,6 +56,7 @@ class LoadedModel:
         self.entry = entry
         self.backend = open_backend(entry.path, entry.format, name, threads)
         self.window = int(entry.model["window"])
+        self.horizon = int(entry.model.get("horizon", 1))  # samples forecast at once
         self.norm = Normalization.from_dict(entry.model["normalization"])
         # None: any batch. 1: one call per invoke (see export/variants.py for why).
         self.max_batch = entry.info.get("max_batch", 1)
@@ -89,19 +90,21 @@ class WindowModel(LoadedModel):
             )
 
     def predict_model_units(self, x: np.ndarray) -> np.ndarray:
-        """Forecasts in model units for windows in model units, shape (n, window, 1) -> (n,)."""
+        """Forecasts in model units for windows in model units, shape (n, window, 1) -> (n,),
+        or (n, H) for a model of H samples ahead."""
         x = np.asarray(x).reshape(-1, self.window, 1)
         if self.max_batch is None:
-            return dequantize(self.backend.run(quantize(x, self._in))[0], self._out).reshape(-1)
-        out = np.empty(len(x))
+            return per_output(dequantize(self.backend.run(quantize(x, self._in))[0], self._out))
+        out = np.empty((len(x), self.horizon))
         for i in range(len(x)):
             q = self.backend.run(quantize(x[i : i + 1], self._in))[0]
-            out[i] = dequantize(q, self._out).item()
-        return out
+            out[i] = dequantize(q, self._out).reshape(-1)
+        return per_output(out)
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Next-sample forecasts in data units for windows in data units, (n, history) -> (n,):
-        history is `window` samples, one more for a change model (its inputs are steps)."""
+        """Next-sample forecasts in data units for windows in data units, (n, history) -> (n,)
+        (or (n, H)): history is `window` samples, one more for a change model (its inputs are
+        steps)."""
         windows = np.asarray(windows, dtype=np.float64)
         need = self.window + self.norm.lead
         if windows.shape[-1] == 1 and windows.ndim > 1 and windows.shape[-2] == need:
@@ -150,7 +153,8 @@ class StepModel(LoadedModel):
     def step_model_units(
         self, x: np.ndarray | float, state: list[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """One step for a batch: x (batch,) in model units -> (forecast (batch,), new state)."""
+        """One step for a batch: x (batch,) in model units -> (forecast (batch,) or (batch, H),
+        new state)."""
         values = (quantize(np.asarray(x, dtype=np.float32).reshape(-1, 1), self._in[0]), *state)
         outs = self.backend.run(*[values[k] for k in self._feed])
         new = [outs[i] for i in self._states]
@@ -158,7 +162,7 @@ class StepModel(LoadedModel):
             new = self.state_from_model_units(
                 [dequantize(s, info) for s, info in zip(new, self._out[1:], strict=True)]
             )
-        return dequantize(outs[self._y], self._out[0])[:, 0], new
+        return per_output(dequantize(outs[self._y], self._out[0])), new
 
     def run_windows(self, windows: np.ndarray) -> np.ndarray:
         """The forecast after the last sample of each window (n, window[, 1]), each stepped
@@ -172,11 +176,11 @@ class StepModel(LoadedModel):
     def run_stream(self, series: np.ndarray) -> np.ndarray:
         """Forecasts after every sample of a model-units series, from a zero state (batch 1)."""
         state = self.zero_state()
-        out = np.empty(len(series))
+        out = np.empty((len(series), self.horizon))
         for t, value in enumerate(series):
             y, state = self.step_model_units(np.array([value]), state)
             out[t] = y[0]
-        return out
+        return per_output(out)
 
 
 # The file a forced interpreter runs for a precision asked of a folder (default float32): its

@@ -20,7 +20,9 @@ class Stream:
 
     push() returns None until `window` samples have arrived (one more for a change model, whose
     inputs are the steps between samples), then a forecast per push: a float for one sensor, an
-    array of `sensors` floats for several (one invoke for all of them). After each push,
+    array of `sensors` floats for several (one invoke for all of them). A model of the next H
+    samples (model.horizon > 1) returns H forecasts: an array (H,), or (sensors, H). The anomaly
+    score is always on the forecast of the next sample. After each push,
     `residual` is the sample minus the forecast made for it, `score` how unlikely the recent
     residuals are under those seen before (0 to 1, runtime/anomaly.py), `anomaly` whether the
     score reaches the threshold (the manifest's, or the one given), and `out_of_range` whether the
@@ -42,6 +44,7 @@ class Stream:
             for _ in range(sensors)
         ]
         self._lead = model.norm.lead
+        self._ahead_scale = model.norm.horizon_scale  # a change model's outputs for H > 1
         self._step = isinstance(model, StepModel)
         self._buf = WindowBuffer(model.window, sensors)
         self._lo, self._hi = reach(*known) if known else (-sys.float_info.max, sys.float_info.max)
@@ -84,14 +87,32 @@ class Stream:
             )
         self._residual(x)
         if self.count < self.model.window + self._lead:
-            self._last = None
+            self._last = self._ahead = None
             return None
+        if self.model.horizon > 1:
+            return self._forecasts(x, y)
         base = self._center + (x if self._lead else 0.0)  # a change model adds its step
         if self.sensors == 1:
             self._last = float(y[0]) * self._scale + base
         else:
             self._last = y * self._scale + base
+        self._ahead = self._last
         return self._last
+
+    def _forecasts(self, x: float | np.ndarray, y: np.ndarray) -> np.ndarray:
+        """H > 1: the model's outputs (sensors, H) -> forecasts (data units), (H,) for one sensor;
+        the next sample's kept for its residual."""
+        if self._ahead_scale is None:  # levels
+            ahead = y * self._scale + self._center
+        else:  # changes from this sample
+            ahead = y * self._ahead_scale + np.reshape(x, (-1, 1))
+        if self.sensors == 1:
+            ahead = ahead[0]
+            self._last = float(ahead[0])
+        else:
+            self._last = ahead[:, 0].copy()
+        self._ahead = ahead
+        return ahead
 
     def _refusal(self, x: float) -> str:
         if not np.isfinite(x):
@@ -103,8 +124,8 @@ class Stream:
 
     @property
     def forecast(self) -> float | np.ndarray | None:
-        """The forecast made for the next sample (None until a window is in)."""
-        return self._last
+        """The forecast made for the next sample, or the next H (None until a window is in)."""
+        return self._ahead
 
     def _residual(self, x: float | np.ndarray) -> None:
         """The forecast made for x, the residual against it, and x's anomaly score and flag."""
@@ -133,6 +154,7 @@ class Stream:
         self._buf.reset()
         self._state = self.model.zero_state(self.sensors) if self._step else None
         self._last: np.ndarray | None = None
+        self._ahead: float | np.ndarray | None = None  # what push returned last
         self._previous: float | np.ndarray | None = None  # the last sample, for a change model
         self.prediction: float | np.ndarray | None = None  # the forecast made for the last sample
         self.residual: float | np.ndarray | None = None
@@ -200,6 +222,7 @@ class Stream:
         self.count, self._scores = count, scores
         one = self.sensors == 1
         self._last = None if last is None else last[0] if one else np.array(last)
+        self._ahead = self._last if self.model.horizon == 1 else None
         if previous is not None:
             self._previous = previous[0] if one else np.array(previous)
 

@@ -27,11 +27,16 @@ class Normalization:
     A fixed model range suits tanh cells and int8 quantization; the seed's sine is left unchanged.
     A change model forecasts the next step and adds it to the last sample, so it can follow a
     series that leaves the range its levels were trained on.
+
+    A model of the next H samples (H > 1) gives H outputs: a level model each sample in model
+    units; a change model each sample's change from the last one, over `horizon_scale` (the
+    largest change over H samples in training), so that its outputs too lie in [-1, 1].
     """
 
     center: float
     scale: float
     target: str = "level"
+    horizon_scale: float | None = None  # a change model of H > 1 samples: its outputs' unit
 
     @classmethod
     def fit(cls, series: np.ndarray, target: str = "level") -> Normalization:
@@ -42,11 +47,18 @@ class Normalization:
     @classmethod
     def from_dict(cls, d: dict) -> Normalization:
         """Read the `normalization` entry of model.json or manifest.json."""
-        return cls(float(d["center"]), float(d["scale"]), d.get("target", "level"))
+        hs = d.get("horizon_scale")
+        return cls(
+            float(d["center"]),
+            float(d["scale"]),
+            d.get("target", "level"),
+            None if hs is None else float(hs),
+        )
 
     def to_dict(self) -> dict:
         """The form stored in model.json and manifest.json: model = (series - center) / scale."""
-        return {"kind": "minmax", "center": self.center, "scale": self.scale, "target": self.target}
+        d = {"kind": "minmax", "center": self.center, "scale": self.scale, "target": self.target}
+        return d | ({} if self.horizon_scale is None else {"horizon_scale": self.horizon_scale})
 
     @property
     def lead(self) -> int:
@@ -65,8 +77,18 @@ class Normalization:
 
     def forecast(self, y: np.ndarray | float, last: np.ndarray | float) -> np.ndarray:
         """The model's output (model units) and the last sample (data units) -> the forecast of
-        the next sample (data units)."""
-        return self.invert(y) + (np.asarray(last, dtype=np.float64) if self.lead else 0.0)
+        the next sample (data units); outputs (..., H) and last (...) -> (..., H) for H > 1."""
+        last = np.asarray(last, dtype=np.float64)
+        if self.lead and np.ndim(y) > last.ndim:
+            last = last[..., None]
+        return self.decode(y) + (last if self.lead else 0.0)
+
+    def decode(self, y: np.ndarray | float) -> np.ndarray:
+        """The model's outputs (model units) -> data units: the samples ahead, or for a change
+        model their changes (from the last sample's predecessor for H = 1, else from it)."""
+        if self.horizon_scale is None:
+            return self.invert(y)
+        return np.asarray(y, dtype=np.float64) * self.horizon_scale
 
     def apply(self, x: np.ndarray | float) -> np.ndarray:
         """Model series, data units -> model units."""
@@ -101,6 +123,38 @@ def make_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarra
         raise ValueError(f"need more than {window} samples to make one window, got {len(series)}")
     x = np.lib.stride_tricks.sliding_window_view(series[:-1], window)
     return np.ascontiguousarray(x[..., None]), series[window:].copy()
+
+
+def per_output(y: np.ndarray) -> np.ndarray:
+    """A model's outputs for n inputs, (n, H) or (n, ..., 1) -> (n,) for H = 1, (n, H) beyond:
+    one number per forecast when the model forecasts one sample, as it always has."""
+    y = np.asarray(y)
+    y = y.reshape(len(y), -1)
+    return y[:, 0] if y.shape[1] == 1 else y
+
+
+def largest_change(values: np.ndarray, horizon: int) -> float:
+    """The largest |x[t + h] - x[t]| for h = 1..horizon: a change model's horizon_scale (1 for a
+    constant series)."""
+    values = np.asarray(values, dtype=np.float64)
+    most = max(float(np.abs(values[h:] - values[:-h]).max()) for h in range(1, horizon + 1))
+    return most if most > 0 else 1.0
+
+
+def outputs(norm: Normalization, values: np.ndarray, horizon: int) -> np.ndarray:
+    """What the model should output after each of its inputs, model units, float32: row t is
+    the output after input t (of norm.inputs(values)), for every t whose horizon is in; shape
+    (n,) for horizon 1 (the next input), (n, horizon) beyond."""
+    z = norm.apply(norm.model_series(values, norm.target)).astype(np.float32)
+    if horizon == 1:
+        return z[1:].copy()
+    if norm.horizon_scale is None:  # a level model: the next samples
+        return np.lib.stride_tricks.sliding_window_view(z[1:], horizon).copy()
+    values = np.asarray(values, dtype=np.float64)
+    ahead = np.lib.stride_tricks.sliding_window_view(values[norm.lead + 1 :], horizon)
+    return ((ahead - values[norm.lead : len(values) - horizon, None]) / norm.horizon_scale).astype(
+        np.float32
+    )
 
 
 def split_point(n_windows: int, test_fraction: float) -> int:

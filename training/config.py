@@ -23,6 +23,9 @@ class TrainConfig:
     column: str | None = field(default=None, metadata={"help": "CSV column to forecast"})
     rows: int | None = field(default=None, metadata={"help": "use only the first N rows"})
     window: int = field(default=50, metadata={"help": "samples per input window"})
+    horizon: int = field(
+        default=1, metadata={"help": "samples forecast at once: the next one, or the next H"}
+    )
     target: str = field(
         default="auto",
         metadata={
@@ -63,7 +66,7 @@ class TrainConfig:
             raise UserError(f"unknown target {self.target!r}: choose {', '.join(TARGET_CHOICES)}")
         if self.cell not in CELLS:
             raise UserError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
-        for name in ("window", "units", "layers", "epochs", "batch_size"):
+        for name in ("window", "horizon", "units", "layers", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         if self.stream_epochs < 0:

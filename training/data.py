@@ -12,7 +12,14 @@ import numpy as np
 from runtime.errors import UserError
 from runtime.signals import SensorSignal, sine
 from runtime.sources import read_csv_column
-from runtime.windows import TARGETS, Normalization, make_windows, split_point
+from runtime.windows import (
+    TARGETS,
+    Normalization,
+    largest_change,
+    make_windows,
+    outputs,
+    split_point,
+)
 
 from .config import TrainConfig
 
@@ -52,17 +59,24 @@ class Split:
     test_start: int  # index in the model series of the first test target
     train_series: np.ndarray  # the model series (model units) the training windows cover
     test_last: np.ndarray  # the sample before each test target (data units)
+    # the model's outputs due after each input of train_series (model units; data.outputs)
+    train_outputs: np.ndarray
 
     def levels(self, y: np.ndarray) -> np.ndarray:
         """Model outputs for the test targets -> forecasts of the samples (data units)."""
         return self.norm.forecast(y, self.test_last)
 
 
-def sequences(series: np.ndarray, length: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Overlapping sequences (n, length, 1) and their next samples at every step (n, length, 1)."""
-    x, _ = make_windows(series[:-1], length)
-    y, _ = make_windows(series[1:], length)
-    return x[::stride], y[::stride]
+def sequences(
+    series: np.ndarray, targets: np.ndarray, length: int, stride: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Overlapping sequences (n, length, 1) of a model series and the outputs due after each of
+    their steps (n, length, H), from `targets` (windows.outputs: row t due after series[t])."""
+    n = len(targets)
+    x, _ = make_windows(series[:n], length)
+    rows = np.asarray(targets, np.float32).reshape(n, -1)
+    y = np.lib.stride_tricks.sliding_window_view(rows, length, axis=0)[: n - length]
+    return x[::stride], np.ascontiguousarray(y.transpose(0, 2, 1)[::stride])
 
 
 def vega_csv(name: str) -> Path:
@@ -138,19 +152,23 @@ def _csv(path: Path, column: str | None) -> np.ndarray:
 
 def split(values: np.ndarray, cfg: TrainConfig) -> Split:
     """Time-ordered windows of the model series (the samples, or their steps for cfg.target
-    "change"); normalization fitted on the part the training windows cover."""
+    "change"); normalization fitted on the part the training windows cover. A training window's
+    horizon ends before the first test target."""
     series = Normalization.model_series(values, cfg.target)
     lead = len(values) - len(series)
-    n_windows = len(series) - cfg.window
+    n_windows = len(series) - cfg.window - (cfg.horizon - 1)
     first_test = split_point(n_windows, cfg.test_fraction)
+    n_train = first_test - (cfg.horizon - 1)
     min_train = max(cfg.batch_size, 10)
-    if n_windows < 2 or first_test < min_train or first_test >= n_windows:
-        need = cfg.window + int(np.ceil(min_train / (1 - cfg.test_fraction))) + 1 + lead
+    if n_windows < 2 or n_train < min_train or first_test >= n_windows:
+        need = cfg.window + cfg.horizon + int(np.ceil(min_train / (1 - cfg.test_fraction))) + lead
         raise UserError(
-            f"{len(values)} rows are too few for windows of {cfg.window} and a "
-            f"{cfg.test_fraction:.0%} test split: need at least {need} rows"
+            f"{len(values)} rows are too few for windows of {cfg.window}"
+            + (f", a horizon of {cfg.horizon}" if cfg.horizon > 1 else "")
+            + f" and a {cfg.test_fraction:.0%} test split: need at least {need} rows"
         )
-    trained_on = series[: first_test + cfg.window]
+    test_start = first_test + cfg.window
+    trained_on = series[:test_start]
     if np.ptp(trained_on) == 0:
         raise UserError(
             f"{cfg.data}: the {len(trained_on) + lead} samples training would learn from are "
@@ -158,16 +176,20 @@ def split(values: np.ndarray, cfg: TrainConfig) -> Split:
             "on a part of the series that varies (--rows), or flag any departure from that value"
         )
     norm = Normalization.fit(trained_on, cfg.target)
+    if cfg.target == "change" and cfg.horizon > 1:
+        norm = replace(norm, horizon_scale=largest_change(values[: test_start + lead], cfg.horizon))
     z = norm.apply(series).astype(np.float32)
-    x, y = make_windows(z, cfg.window)
-    test_start = first_test + cfg.window
+    x, _ = make_windows(z, cfg.window)
+    y = outputs(norm, values, cfg.horizon)[cfg.window - 1 :]
+    x = x[:n_windows]
     return Split(
         norm,
-        x[:first_test],
-        y[:first_test],
+        x[:n_train],
+        y[:n_train],
         x[first_test:],
         y[first_test:],
         test_start,
         z[:test_start],
-        np.asarray(values, np.float64)[test_start + norm.lead - 1 : -1],
+        np.asarray(values, np.float64)[test_start + norm.lead - 1 : len(values) - cfg.horizon],
+        outputs(norm, values[: test_start + lead], cfg.horizon),
     )

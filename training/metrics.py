@@ -10,15 +10,37 @@ SKILL_WARNING = 0.1  # below this skill against persistence, training warns
 
 
 def mse_in_data_units(sp: Split, pred_norm: np.ndarray, y_norm: np.ndarray) -> float:
-    """Mean squared error after undoing the normalization."""
-    return float(np.mean((sp.norm.invert(pred_norm) - sp.norm.invert(y_norm)) ** 2))
+    """Mean squared error after undoing the normalization (over every output)."""
+    return float(np.mean((sp.norm.decode(pred_norm) - sp.norm.decode(y_norm)) ** 2))
 
 
 def skill_metrics(sp: Split, test_mse: float) -> dict:
     """The persistence baseline (the sample before each test target as its forecast) on the
     same test targets, and skill = 1 - test MSE / baseline MSE (1: perfect, 0: no better)."""
-    baseline = float(np.mean((sp.test_last - sp.levels(sp.y_test)) ** 2))
+    truth = sp.levels(sp.y_test)
+    baseline = float(np.mean((_persistence(sp, truth) - truth) ** 2))
     return {"baseline_mse": baseline, "skill": 1 - test_mse / baseline if baseline > 0 else None}
+
+
+def _persistence(sp: Split, truth: np.ndarray) -> np.ndarray:
+    """The last sample before each test target, repeated over the horizon."""
+    return sp.test_last if truth.ndim == 1 else np.repeat(sp.test_last[:, None], truth.shape[1], 1)
+
+
+def horizon_metrics(sp: Split, test_pred: np.ndarray) -> dict:
+    """For a model of H > 1 samples ahead: test MSE, persistence's and skill at each step of
+    the horizon (data units); nothing for H = 1."""
+    if test_pred.ndim == 1:
+        return {}
+    truth = sp.levels(sp.y_test)
+    mse = np.mean((sp.levels(test_pred) - truth) ** 2, axis=0)
+    base = np.mean((_persistence(sp, truth) - truth) ** 2, axis=0)
+    skill = [None if b == 0 else float(1 - m / b) for m, b in zip(mse, base, strict=True)]
+    return {
+        "horizon_mse": mse.tolist(),
+        "horizon_baseline_mse": base.tolist(),
+        "horizon_skill": skill,
+    }
 
 
 def skill_warning(sp: Split, metrics: dict) -> str | None:

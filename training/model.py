@@ -1,4 +1,4 @@
-"""The forecaster: stacked LSTM or GRU layers and a Dense(1) head."""
+"""The forecaster: stacked LSTM or GRU layers and a Dense head, an output per sample ahead."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ CELL_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
 def build_model(cfg: TrainConfig, sequences: bool = False) -> keras.Model:
-    """The compiled forecaster: a window of 1 feature in, the next sample out.
+    """The compiled forecaster: a window of 1 feature in, the next sample (or the next H) out.
 
     With sequences=True the same layers take sequences of any length and forecast after every
     step; its weights load unchanged into the window model.
@@ -21,6 +21,6 @@ def build_model(cfg: TrainConfig, sequences: bool = False) -> keras.Model:
     for i in range(cfg.layers):
         last = i == cfg.layers - 1
         model.add(layer(cfg.units, return_sequences=sequences or not last, name=f"{cfg.cell}_{i}"))
-    model.add(keras.layers.Dense(1, name="next"))
+    model.add(keras.layers.Dense(cfg.horizon, name="next"))
     model.compile(optimizer="adam", loss="mse")
     return model

@@ -46,6 +46,7 @@ def record(run: Run, metrics: dict, residuals: np.ndarray, chosen: dict, version
     return {
         "format": "edge-forecaster/1",
         "window": cfg.window,
+        **({"horizon": cfg.horizon} if cfg.horizon > 1 else {}),
         "normalization": run.sp.norm.to_dict(),
         "target": chosen["target"],
         "model": {
@@ -128,6 +129,13 @@ def summarize(run: Run, metrics: dict, plots: bool, say: Callable[[str], None]) 
         f"state ({'n/a' if ratio is None else f'{ratio:.2f}x'} window mode), "
         + (f"weights tuned for streaming -> {STREAM_FILE}" if tuned else "window weights")
     )
+    if "horizon_skill" in metrics:
+        skill = metrics["horizon_skill"]
+        say(
+            f"over the horizon of {run.cfg.horizon}: skill {skill_text(skill[0])} at the next "
+            f"sample, {skill_text(skill[len(skill) // 2 - 1])} at {len(skill) // 2}, "
+            f"{skill_text(skill[-1])} at {len(skill)} (test MSE per step in model.json)"
+        )
     warning = skill_warning(run.sp, metrics)
     if warning:
         say(warning)

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import stress
 from .config import TrainConfig
+from .data import Split
 from .model import build_model
 from .snap import hold_on_grid, release, rounding_moves, too_sensitive
 
@@ -32,8 +33,10 @@ LEARNING_RATE = 3e-4  # 1e-3 undid the sine's 2.6e-7 in one epoch; 1e-4 was slow
 
 
 def stream_forecasts(seq: keras.Model, stream: np.ndarray) -> np.ndarray:
-    """Forecasts of a sequence model after every sample of `stream`, from a zero state."""
-    return seq.predict(stream[None, :, None], verbose=0).reshape(-1)
+    """Forecasts of a sequence model after every sample of `stream`, from a zero state: (n,),
+    or (n, H) for a model of H samples ahead."""
+    y = seq.predict(stream[None, :, None], verbose=0)[0]
+    return y.reshape(-1) if y.shape[-1] == 1 else y
 
 
 def validation_start(train_series: np.ndarray, cfg: TrainConfig) -> int:
@@ -51,20 +54,21 @@ def stressed_validation(train_series: np.ndarray, cfg: TrainConfig) -> np.ndarra
 def touchy(seq: keras.Model, stressed: np.ndarray) -> dict | None:
     """How far the files' rounding of the weights moves a sequence model's forecasts after each
     stressed window (from a zero state, as the gate runs step files), when past the budget."""
-    moves = rounding_moves(seq, lambda: seq.predict(stressed, verbose=0)[:, -1, 0])
+    moves = rounding_moves(seq, lambda: seq.predict(stressed, verbose=0)[:, -1])
     return moves if too_sensitive(moves) else None
 
 
-def validation_forecasts(
-    seq: keras.Model, train_series: np.ndarray, cfg: TrainConfig
-) -> np.ndarray:
-    """The sequence model's forecasts of the validation part, streaming the training part."""
-    return stream_forecasts(seq, train_series[:-1])[validation_start(train_series, cfg) - 1 :]
+def validation_forecasts(seq: keras.Model, sp: Split, cfg: TrainConfig) -> np.ndarray:
+    """The sequence model's forecasts of the validation part, streaming the training part:
+    those due after inputs validation_start - 1 on (sp.train_outputs from there are their
+    targets)."""
+    n = len(sp.train_outputs)
+    return stream_forecasts(seq, sp.train_series[:n])[validation_start(sp.train_series, cfg) - 1 :]
 
 
 def tune_for_streaming(
     model: keras.Model,
-    train_series: np.ndarray,
+    sp: Split,
     cfg: TrainConfig,
     say: Callable[[str], None],
     on_grid: bool = False,
@@ -76,17 +80,19 @@ def tune_for_streaming(
     seq.set_weights(model.get_weights())
     if on_grid:
         hold_on_grid(seq)
+    train_series, due = sp.train_series, sp.train_outputs
     val_start = validation_start(train_series, cfg)
-    targets = train_series[val_start:]
+    targets = due[val_start - 1 :]
 
     def val_mse() -> float:  # stream the whole training part, score its validation tail
-        return float(np.mean((validation_forecasts(seq, train_series, cfg) - targets) ** 2))
+        return float(np.mean((validation_forecasts(seq, sp, cfg) - targets) ** 2))
 
     fit = train_series[:val_start]
-    length = min(SEQUENCE_WINDOWS * cfg.window, len(fit) - 1)
-    starts = np.unique(np.linspace(0, len(fit) - length - 1, MAX_SEQUENCES).astype(int))
+    length = min(SEQUENCE_WINDOWS * cfg.window, len(fit) - cfg.horizon)
+    last = len(fit) - length - cfg.horizon  # the last start whose outputs are due within fit
+    starts = np.unique(np.linspace(0, last, MAX_SEQUENCES).astype(int))
     x = np.stack([fit[s : s + length] for s in starts])[..., None]
-    y = np.stack([fit[s + 1 : s + length + 1] for s in starts])[..., None]
+    y = np.stack([due[s : s + length] for s in starts]).reshape(len(starts), length, -1)
     weight = np.zeros((len(x), length), np.float32)
     weight[:, min(cfg.window, length - 1) :] = 1  # warm-up: the first window is not scored
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 from .config import TrainConfig
 from .data import Series, Split, load_series, sequences, split, targets
 from .files import STREAM_FILE
-from .metrics import mse_in_data_units, skill_metrics
+from .metrics import horizon_metrics, mse_in_data_units, skill_metrics
 from .model import build_model
 from .record import Run, record, save, summarize
 from .snap import GRID_EPOCHS, rounding_moves, too_sensitive, train_on_grid
@@ -67,8 +67,9 @@ def versions() -> dict:
 
 
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """Model outputs for windows x, flattened to (n,), in normalized units."""
-    return model.predict(x, batch_size=256, verbose=0).reshape(-1)
+    """Model outputs for windows x, (n,) (or (n, H) for H > 1), in normalized units."""
+    y = model.predict(x, batch_size=256, verbose=0)
+    return y.reshape(-1) if y.shape[-1] == 1 else y
 
 
 @dataclass
@@ -96,7 +97,9 @@ def fit_window_model(cfg: TrainConfig, values: np.ndarray, say: Callable[[str], 
         # Every step of long sequences is a target: the state learns to carry the history, so
         # the step files forecast as well as the windows do. The window model shares the weights.
         fit_model = build_model(cfg, sequences=True)
-        x_fit, y_fit = sequences(sp.train_series, cfg.sequence_length, SEQUENCE_STRIDE)
+        x_fit, y_fit = sequences(
+            sp.train_series, sp.train_outputs, cfg.sequence_length, SEQUENCE_STRIDE
+        )
     else:
         fit_model, x_fit, y_fit = model, sp.x_train, sp.y_train
     hist = fit_model.fit(
@@ -133,7 +136,7 @@ def round_for_files(
     stressed = stressed_validation(sp.train_series, cfg)
     moves = {
         "window": rounding_moves(model, lambda: predict(model, val_x)),
-        "step": rounding_moves(seq, lambda: validation_forecasts(seq, sp.train_series, cfg)),
+        "step": rounding_moves(seq, lambda: validation_forecasts(seq, sp, cfg)),
         "stressed": rounding_moves(model, lambda: predict(model, stressed)),
     }
     on_grid = any(too_sensitive(m) for m in moves.values())
@@ -188,7 +191,7 @@ def train(
     stream_model, stream_info = None, {}
     if cfg.stream_epochs and not cfg.sequence_length:  # a sequence-trained model needs none
         stream_model, stream_info = tune_for_streaming(
-            chosen.model, chosen.sp.train_series, cfg, say, on_grid=on_grid
+            chosen.model, chosen.sp, cfg, say, on_grid=on_grid
         )
     tuned = stream_model is not None
     if not tuned:  # the step files will run the window weights
@@ -220,10 +223,14 @@ def evaluate(run: Run) -> tuple[dict, np.ndarray, np.ndarray]:
         "val_mse": None if val_pred is None else mse_in_data_units(sp, val_pred, val_y),
         "test_mse": mse_in_data_units(sp, test_pred, sp.y_test),
     }
-    metrics |= skill_metrics(sp, metrics["test_mse"])
-    step_pred = stream_forecasts(run.stream_model, run.z[:-1])[sp.test_start - 1 :]
+    metrics |= skill_metrics(sp, metrics["test_mse"]) | horizon_metrics(sp, test_pred)
+    first = sp.test_start - 1  # the input after which the first test outputs are due
+    step_pred = stream_forecasts(run.stream_model, run.z[: first + len(sp.y_test)])[first:]
     metrics["step_test_mse"] = mse_in_data_units(sp, step_pred, sp.y_test)
+    # the anomaly score's residuals: the next sample's
     residuals = (
-        np.zeros(0) if val_pred is None else sp.norm.invert(val_pred) - sp.norm.invert(val_y)
+        np.zeros(0)
+        if val_pred is None
+        else (sp.norm.decode(val_pred) - sp.norm.decode(val_y)).reshape(len(val_y), -1)[:, 0]
     )
     return metrics, test_pred, residuals
