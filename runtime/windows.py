@@ -83,6 +83,11 @@ class Normalization:
             last = last[..., None]
         return self.decode(y) + (last if self.lead else 0.0)
 
+    @property
+    def output_scale(self) -> float:
+        """Data units per model unit of the model's outputs."""
+        return self.scale if self.horizon_scale is None else self.horizon_scale
+
     def decode(self, y: np.ndarray | float) -> np.ndarray:
         """The model's outputs (model units) -> data units: the samples ahead, or for a change
         model their changes (from the last sample's predecessor for H = 1, else from it)."""

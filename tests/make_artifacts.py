@@ -18,7 +18,8 @@ NAB_AMBIENT = (
 
 # name -> training options: two stacked LSTM layers, the default model on a real NAB series, a
 # GRU on the noisy sensor signal, the default model on the seed's data (fewer epochs), and a
-# change model on a sine that drifts out of its training range. All but the last forecast the
+# change model on a sine that drifts out of its training range, and a small change model of the
+# next 4 samples of the sine (its C files are skipped). All but the last two forecast the
 # level (the runtime tests feed them their own series), so each trains one target, not two;
 # 3 epochs of stream tuning instead of 10 make step files from tuned weights at a third the cost.
 LEVEL = ["--epochs", "4", "--stream-epochs", "3", "--target", "level"]
@@ -29,6 +30,10 @@ MODELS = {  # the longest to make first (lstm2 140 s, nab 120, gru 92, lstm 83, 
     "gru": ["--data", "sensor", "--rows", "1500", "--cell", "gru", "--units", "16", *LEVEL],
     "lstm": [*LEVEL, "--epochs", "8"],
     "drift": ["--data", "drift", "--target", "change", "--units", "16", "--epochs", "6"],
+    "horizon": [
+        *("--horizon", "4", "--target", "change", "--units", "8"),
+        *("--epochs", "3", "--stream-epochs", "2"),
+    ],
 }
 
 

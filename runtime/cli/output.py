@@ -54,19 +54,27 @@ class CtrlC:
 
 
 # prediction: the forecast made for this sample (value - prediction = residual); forecast: the
-# forecast of the next one. Both refer to one sample, as serve's records do.
+# forecast of the next one (of a model of H samples ahead: the next H, in CSV as columns forecast,
+# forecast_2 .. forecast_H; in JSON as a list). Both refer to one sample, as serve's records do.
 FIELDS = ("value", "prediction", "residual", "score", "anomaly", "out_of_range", "forecast")
+
+
+def _numbers(forecast: float | list | None, horizon: int) -> list[str]:
+    """The forecast cells of one sensor: one, or `horizon` (empty until a window is in)."""
+    if forecast is None:
+        return [""] * horizon
+    return [f"{f:.6g}" for f in (forecast if isinstance(forecast, list) else [forecast])]
 
 
 class Output:
     """Writes one line per valid sample as CSV or JSON lines, flushed so it can be piped."""
 
-    def __init__(self, fmt: str, names: list[str]) -> None:
-        self.fmt, self.names = fmt, names
+    def __init__(self, fmt: str, names: list[str], horizon: int = 1) -> None:
+        self.fmt, self.names, self.horizon = fmt, names, horizon
         if fmt == "csv":
-            cols = list(FIELDS)
+            cols = [*FIELDS, *(f"forecast_{k}" for k in range(2, horizon + 1))]
             if len(names) > 1:
-                cols = [n if c == "value" else f"{n}_{c}" for n in names for c in FIELDS]
+                cols = [n if c == "value" else f"{n}_{c}" for n in names for c in cols]
             self._write("index," + ",".join(cols))
 
     def _write(self, line: str) -> None:
@@ -89,6 +97,6 @@ class Output:
                 "" if score is None else f"{score:.6f}",
                 str(int(anomaly)),
                 str(int(out_of_range)),
-                "" if forecast is None else f"{forecast:.6g}",
+                *_numbers(forecast, self.horizon),
             ]
         self._write(",".join(parts))

@@ -87,6 +87,11 @@ def columns(st: Stream, value: list, forecast: object, n: int) -> list[tuple]:
         return [empty] * n if x is None else np.atleast_1d(x).tolist()
 
     anomaly = per_sensor(st.anomaly) if st.residual is not None else [False] * n
+    if st.model.horizon > 1:  # each sensor's H forecasts as one cell
+        forecast = None if forecast is None else np.reshape(forecast, (n, -1)).tolist()
+        per_forecast = [None] * n if forecast is None else forecast
+    else:
+        per_forecast = per_sensor(forecast)
     cells = (st.prediction, st.residual, st.score)
     return list(
         zip(
@@ -94,7 +99,7 @@ def columns(st: Stream, value: list, forecast: object, n: int) -> list[tuple]:
             *(per_sensor(c) for c in cells),
             anomaly,
             per_sensor(st.out_of_range),
-            per_sensor(forecast),
+            per_forecast,
             strict=True,
         )
     )
@@ -114,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     ctrl_c = CtrlC()
     try:
         samples = ctrl_c.samples(open_source(args, model.norm))
-        exit_code = forecast_each(samples, st, Output(args.format, names), counts, first_bad, args)
+        exit_code = forecast_each(
+            samples, st, Output(args.format, names, model.horizon), counts, first_bad, args
+        )
     except KeyboardInterrupt:
         exit_code = 130
     except OSError as e:  # includes serial.SerialException: the port went away mid-stream

@@ -12,6 +12,8 @@ import collections
 import math
 import threading
 
+import numpy as np
+
 from .. import StepModel, Stream, WindowModel, checks
 from .feed import Feed
 
@@ -81,8 +83,12 @@ def check_record(record: object, sensor: str) -> dict:
     check_time(r["time"])
     checks.number(r["received"], "a record's received")
     checks.number(r["value"], "a record's value")
-    for key in ("prediction", "residual", "forecast", "band", "score"):
+    for key in ("prediction", "residual", "band", "score"):
         checks.optional_number(r[key], f"a record's {key}")
+    if isinstance(r["forecast"], list):  # a model of H samples ahead
+        checks.numbers(r["forecast"], "a record's forecast")
+    else:
+        checks.optional_number(r["forecast"], "a record's forecast")
     if type(r["anomaly"]) is not bool or type(r["out_of_range"]) is not bool:
         raise ValueError("a record's anomaly and out_of_range are not true or false")
     return r
@@ -114,7 +120,8 @@ class Service:
         n: the sensor's sample number (1: its first); time: the sample's own (None if it came
         without); received: when the service got it (Unix seconds); prediction: the forecast
         made for this sample (None until a window is in); residual: value - prediction; score
-        and anomaly: runtime/anomaly.py's; forecast: the next sample's; band: the page's
+        and anomaly: runtime/anomaly.py's; forecast: the next sample's (a model of H samples
+        ahead: a list of the next H); band: the page's
         half-width around the prediction (BAND_SIGMAS running deviations of the residuals)."""
         check_time(time)
         with self.lock:
@@ -145,7 +152,7 @@ class Service:
                 "score": st.score,
                 "anomaly": bool(st.anomaly),
                 "out_of_range": bool(st.out_of_range),
-                "forecast": forecast,
+                "forecast": forecast.tolist() if isinstance(forecast, np.ndarray) else forecast,
                 "band": self._band(sensor, st.residual),
             }
             data = checks.to_json(record)

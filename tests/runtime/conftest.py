@@ -54,5 +54,11 @@ def lstm_dir(test_artifacts: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def horizon_dir(test_artifacts: Path) -> Path:
+    """A change model of the next 4 samples of the sine."""
+    return test_artifacts / "horizon"
+
+
+@pytest.fixture(scope="session")
 def windows(lstm_dir: Path) -> dict:
     return dict(np.load(lstm_dir / "windows.npz"))

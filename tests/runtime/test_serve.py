@@ -363,3 +363,23 @@ def test_the_serve_bench_measures_latency_and_throughput(lstm_dir):
     assert 0 < median <= p99
     assert float(rows["samples per second, 5 sensors"].replace(",", "")) > 0
     assert float(rows["... with 2 live pages open"].replace(",", "")) > 0
+
+
+@needs_broker
+def test_a_model_of_the_next_4_samples_publishes_them_as_a_list(broker, publisher, horizon_dir):
+    samples = series(horizon_dir)
+    count = 80
+    serve = start(horizon_dir, broker, "horizon")
+    try:
+        serve.wait_for("connected to")
+        publisher.send(samples, 0, count)
+        publisher.wait(count)
+    finally:
+        code = serve.stop()
+    assert code == 0, serve.log
+    for name in SENSORS:
+        st = Stream(open_model(horizon_dir))
+        want = [st.push(v) for v in samples[name][:count]]
+        got = [r["forecast"] for r in publisher.records[name]]
+        assert got == [None if w is None else w.tolist() for w in want]
+        assert sum(g is not None for g in got) == count - st.model.window - st.model.norm.lead + 1
