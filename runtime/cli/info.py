@@ -19,6 +19,19 @@ def add(sub: argparse._SubParsersAction) -> None:
     i.set_defaults(run=run)
 
 
+def _forecasts(horizon: int, norm: dict) -> str:
+    """What the model's outputs are, and how they become data units."""
+    if horizon > 1 and norm.get("target") == "change":
+        return (
+            f"forecasts the next {horizon} samples' changes from the last: change = model * "
+            f"{norm['horizon_scale']:.6g}; input step"
+        )
+    ahead = f"the next {horizon} samples" if horizon > 1 else "the step to the next sample"
+    if norm.get("target") == "change":
+        return f"forecasts {ahead}: step"
+    return f"forecasts {ahead}: data" if horizon > 1 else "data"
+
+
 def run(args: argparse.Namespace) -> int:
     """Print what a model file (or every file in a folder) is."""
     target = Path(args.target)
@@ -30,11 +43,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{folder}/: {model['cell'].upper()} x{model['layers']} ({model['units']} units), "
         f"window {model['window']}, "
-        + (
-            "forecasts the step to the next sample: step"
-            if norm.get("target") == "change"
-            else "data"
-        )
+        + _forecasts(model.get("horizon", 1), norm)
         + f" = model * {norm['scale']:.6g} + {norm['center']:.6g}, anomaly from score "
         + f"{model.get('anomaly', {}).get('threshold', THRESHOLD):.3g}"
     )
