@@ -10,7 +10,7 @@ from runtime.anomaly import ScoreParams
 from runtime.manifest import io_types
 from runtime.windows import Normalization
 from training.files import write_json
-from training.metrics import skill_text
+from training.metrics import horizon_text, skill_text
 from training.plots import plt, save_figure
 
 
@@ -109,26 +109,15 @@ def _intro(data: dict) -> list[str]:
         f"(step / window = {k['step'] / k['window']:.2f}); repeating the last value: "
         f"{data['metrics'].get('baseline_mse', float('nan')):.3e} (the model's skill: "
         f"{skill_text(data['metrics'].get('skill'))}).",
-        *_horizon_lines(data["metrics"]),
+        *(
+            ["", f"{horizon_text(data['metrics'])}. Every file is held to its bound on each output."]
+            if "horizon_skill" in data["metrics"]
+            else []
+        ),
         "",
         "| file | mode | bytes | vs float32 | max dev | stress | bound | outside the range "
         "| RMS dev | test MSE | µs/call | interpreter | takes and gives | parity |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
-    ]
-
-
-def _horizon_lines(metrics: dict) -> list[str]:
-    """For a model of H samples ahead: Keras's window-mode skill at a few steps of the horizon."""
-    skill = metrics.get("horizon_skill")
-    if not skill:
-        return []
-    steps = sorted({1, max(1, len(skill) // 4), max(1, len(skill) // 2), len(skill)})
-    cells = ", ".join(f"{skill_text(skill[k - 1])} at step {k}" for k in steps)
-    return [
-        "",
-        f"The model forecasts the next {len(skill)} samples; its skill against repeating the last "
-        f"value: {cells} (every step in model.json, `metrics.horizon_skill`). Every file is held "
-        "to its bound on every output.",
     ]
 
 

@@ -69,3 +69,14 @@ def step_ratio(metrics: dict) -> float | None:
 def skill_text(skill: float | None) -> str:
     """'0.75', or 'n/a' for a constant test part (persistence then has no error to beat)."""
     return "n/a" if skill is None else f"{skill:.2f}"
+
+
+def horizon_text(metrics: dict) -> str:
+    """A model of H samples ahead: its skill at a few steps of the horizon, in words."""
+    skill = metrics["horizon_skill"]
+    steps = sorted({1, max(1, len(skill) // 4), max(1, len(skill) // 2), len(skill)})
+    at = ", ".join(f"{skill_text(skill[k - 1])} at step {k}" for k in steps)
+    return (
+        f"Forecasting the next {len(skill)} samples: skill against repeating the last value "
+        f"{at} (each step's in model.json)"
+    )

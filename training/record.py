@@ -14,7 +14,7 @@ import numpy as np
 from .config import TrainConfig
 from .data import Series, Split
 from .files import STREAM_FILE, staged, write_json
-from .metrics import skill_text, skill_warning, step_ratio
+from .metrics import horizon_text, skill_text, skill_warning, step_ratio
 from .model import build_model
 from .plots import plot_history, plot_predictions
 
@@ -130,12 +130,7 @@ def summarize(run: Run, metrics: dict, plots: bool, say: Callable[[str], None]) 
         + (f"weights tuned for streaming -> {STREAM_FILE}" if tuned else "window weights")
     )
     if "horizon_skill" in metrics:
-        skill = metrics["horizon_skill"]
-        say(
-            f"over the horizon of {run.cfg.horizon}: skill {skill_text(skill[0])} at the next "
-            f"sample, {skill_text(skill[len(skill) // 2 - 1])} at {len(skill) // 2}, "
-            f"{skill_text(skill[-1])} at {len(skill)} (test MSE per step in model.json)"
-        )
+        say(horizon_text(metrics))
     warning = skill_warning(run.sp, metrics)
     if warning:
         say(warning)
