@@ -110,7 +110,7 @@ def _intro(data: dict) -> list[str]:
         f"{data['metrics'].get('baseline_mse', float('nan')):.3e} (the model's skill: "
         f"{skill_text(data['metrics'].get('skill'))}).",
         *(
-            ["", f"{horizon_text(data['metrics'])}. Every file is held to its bound on each output."]
+            ["", f"{horizon_text(data['metrics'])}. Every file is held to its bound on each."]
             if "horizon_skill" in data["metrics"]
             else []
         ),
