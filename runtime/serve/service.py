@@ -74,7 +74,7 @@ def check_time(value: object) -> None:
     )
 
 
-def check_record(record: object, sensor: str) -> dict:
+def check_record(record: object, sensor: str, horizon: int = 1) -> dict:
     """A record read back (from a state file): its fields, types and ranges, or ValueError."""
     r = checks.mapping(record, f"a record of {sensor!r}", RECORD)
     if r["sensor"] != sensor or len(r) != len(RECORD):
@@ -85,8 +85,8 @@ def check_record(record: object, sensor: str) -> dict:
     checks.number(r["value"], "a record's value")
     for key in ("prediction", "residual", "band", "score"):
         checks.optional_number(r[key], f"a record's {key}")
-    if isinstance(r["forecast"], list):  # a model of H samples ahead
-        checks.numbers(r["forecast"], "a record's forecast")
+    if horizon > 1 and r["forecast"] is not None:  # a model of H samples ahead: H numbers
+        checks.numbers(r["forecast"], "a record's forecast", horizon)
     else:
         checks.optional_number(r["forecast"], "a record's forecast")
     if type(r["anomaly"]) is not bool or type(r["out_of_range"]) is not bool:

@@ -95,6 +95,8 @@ def _checked(service: Service, state: dict) -> tuple[dict, dict, dict, int]:
         if name not in streams or not isinstance(records, list):
             raise ValueError(f"history of {name[:40]!r}, which is no sensor of the state")
         kept = collections.deque(maxlen=service.history_size)
-        kept.extend(checks.to_json(check_record(r, name)) for r in records[-service.history_size :])
+        horizon = service.model.horizon
+        recent = records[-service.history_size :]
+        kept.extend(checks.to_json(check_record(r, name, horizon)) for r in recent)
         history[name] = kept
     return streams, spread, history, samples

@@ -383,3 +383,21 @@ def test_a_model_of_the_next_4_samples_publishes_them_as_a_list(broker, publishe
         got = [r["forecast"] for r in publisher.records[name]]
         assert got == [None if w is None else w.tolist() for w in want]
         assert sum(g is not None for g in got) == count - st.model.window - st.model.norm.lead + 1
+
+
+def test_a_state_of_a_model_of_4_samples_ahead_is_kept_and_a_wrong_forecast_refused(
+    horizon_dir, tmp_path
+):
+    state = tmp_path / "state.json"
+    service = Service(open_model(horizon_dir))
+    for v in series(horizon_dir)["pump"][:80]:
+        service.handle("a", v, 0, 0.0)
+    statefile.save(service, state)
+    again = Service(open_model(horizon_dir))
+    statefile.restore(again, state)
+    assert list(again.history["a"]) == list(service.history["a"])
+    saved = json.loads(state.read_text())
+    saved["history"]["a"][-1]["forecast"] = [1.0, 2.0, 3.0]  # three numbers, not four
+    state.write_text(json.dumps(saved))
+    with pytest.raises(UserError, match=re.escape("a list of 4 numbers")):
+        statefile.restore(Service(open_model(horizon_dir)), state)
