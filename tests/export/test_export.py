@@ -37,7 +37,10 @@ def test_every_variant_is_exported_within_its_bound(model_dir):
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert manifest["failed"] == []
     keys = [variant_key(f["variant"], f["mode"]) for f in manifest["files"]]
-    assert sorted(keys) == sorted(BY_KEY)
+    # a model of several samples ahead: no C files (the C sources forecast one; the export says so)
+    several = json.loads((model_dir / "model.json").read_text()).get("horizon", 1) > 1
+    c_files = {k for k, v in BY_KEY.items() if v.format == "c"} if several else set()
+    assert sorted(keys) == sorted(set(BY_KEY) - c_files)
     for key, f in zip(keys, manifest["files"], strict=True):
         assert f["parity"]["passed"], f
         assert f["parity"]["max_abs"] <= BY_KEY[key].tolerance
@@ -56,7 +59,7 @@ def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
     w = np.load(model_dir / "windows.npz")
     x = w["test_x"]
     in_range = np.abs(x).max(axis=(1, 2)) <= 1.1
-    reference = keras.saving.load_model(model_dir / "model.keras").predict(x, verbose=0)[:, 0]
+    reference = keras.saving.load_model(model_dir / "model.keras").predict(x, verbose=0)
     manifest = {
         f["file"]: f for f in json.loads((model_dir / "manifest.json").read_text())["files"]
     }
@@ -78,7 +81,7 @@ def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
             if out["dtype"] != np.float32:
                 s, z = out["quantization"]
                 y = (y - z) * s
-            pred.append(y.item())
+            pred.append(y.reshape(-1))  # one output, or one per sample ahead
         max_abs = np.max(np.abs(np.array(pred) - reference)[in_range if v.fixed_range else ...])
         assert max_abs <= v.tolerance, v.name
         assert max_abs == pytest.approx(

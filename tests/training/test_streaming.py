@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -42,7 +44,9 @@ def test_tuning_that_only_finds_touchy_weights_leaves_the_window_weights():
     cfg, model, series, _ = touchy_setup(12.0)
     model.layers[-1].bias.assign([10.0])  # forecasts far off: tuning improves them
     lines: list[str] = []
-    tuned, info = tune_for_streaming(model, series, cfg, lines.append)
+    # the training stream and the output due after each of its samples (the next one)
+    sp = SimpleNamespace(train_series=series, train_outputs=series[1:])
+    tuned, info = tune_for_streaming(model, sp, cfg, lines.append)
     improved = [line for line in lines[1:] if "not kept" in line]
     assert tuned is None and info["best_epoch"] == 0
     assert info["too_sensitive"] == len(improved) > 0
