@@ -45,6 +45,7 @@ class Stream:
         ]
         self._lead = model.norm.lead
         self._ahead_scale = model.norm.horizon_scale  # a change model's outputs for H > 1
+        self._several = model.horizon > 1  # forecasts of the next H samples
         self._step = isinstance(model, StepModel)
         self._buf = WindowBuffer(model.window, sensors)
         self._lo, self._hi = reach(*known) if known else (-sys.float_info.max, sys.float_info.max)
@@ -89,7 +90,7 @@ class Stream:
         if self.count < self.model.window + self._lead:
             self._last = self._ahead = None
             return None
-        if self.model.horizon > 1:
+        if self._several:
             return self._forecasts(x, y)
         base = self._center + (x if self._lead else 0.0)  # a change model adds its step
         if self.sensors == 1:
@@ -222,7 +223,7 @@ class Stream:
         self.count, self._scores = count, scores
         one = self.sensors == 1
         self._last = None if last is None else last[0] if one else np.array(last)
-        self._ahead = self._last if self.model.horizon == 1 else None
+        self._ahead = None if self._several else self._last
         if previous is not None:
             self._previous = previous[0] if one else np.array(previous)
 
