@@ -162,7 +162,8 @@ class StepModel(LoadedModel):
             new = self.state_from_model_units(
                 [dequantize(s, info) for s, info in zip(new, self._out[1:], strict=True)]
             )
-        return per_output(dequantize(outs[self._y], self._out[0])), new
+        y = dequantize(outs[self._y], self._out[0])
+        return (y[:, 0] if self.horizon == 1 else y), new  # per_output, without its cost per step
 
     def run_windows(self, windows: np.ndarray) -> np.ndarray:
         """The forecast after the last sample of each window (n, window[, 1]), each stepped

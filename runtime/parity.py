@@ -76,7 +76,7 @@ def compare(
     stress: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Parity:
     """Deviation of pred from reference where `held` (default everywhere), and on stress inputs."""
-    dev = _dev(pred, reference).reshape(len(pred), -1).max(axis=1)  # the worst output of each
+    dev = _dev(pred, reference)
     held = np.ones(len(dev), bool) if held is None else np.asarray(held, bool)
     inside, outside = dev[held], dev[~held]
     max_abs = float(inside.max()) if inside.size else 0.0
@@ -93,14 +93,15 @@ def compare(
 
 
 def _dev(pred: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    return np.abs(np.asarray(pred, np.float64) - np.asarray(reference, np.float64))
+    """|pred - reference| of each forecast, (n,): of its worst output for a model of H > 1."""
+    dev = np.abs(np.asarray(pred, np.float64) - np.asarray(reference, np.float64))
+    return dev.reshape(len(dev), -1).max(axis=1)
 
 
 def drift(pred: np.ndarray, reference: np.ndarray, held: np.ndarray | None = None) -> dict:
     """Max deviation over the start and the end of a stream (where held): equal orders mean no
     drift."""
-    dev = _dev(pred, reference).reshape(len(pred), -1).max(axis=1)  # the worst output of each
-    dev = np.where(np.ones(len(pred), bool) if held is None else held, dev, 0)
+    dev = np.where(np.ones(len(pred), bool) if held is None else held, _dev(pred, reference), 0)
     n = max(1, int(len(dev) * DRIFT_FRACTION))
     return {
         "start_max_abs": float(dev[:n].max()),
