@@ -21,6 +21,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from runtime.windows import per_output
+
 from . import stress
 from .config import TrainConfig
 from .data import Split
@@ -35,8 +37,7 @@ LEARNING_RATE = 3e-4  # 1e-3 undid the sine's 2.6e-7 in one epoch; 1e-4 was slow
 def stream_forecasts(seq: keras.Model, stream: np.ndarray) -> np.ndarray:
     """Forecasts of a sequence model after every sample of `stream`, from a zero state: (n,),
     or (n, H) for a model of H samples ahead."""
-    y = seq.predict(stream[None, :, None], verbose=0)[0]
-    return y.reshape(-1) if y.shape[-1] == 1 else y
+    return per_output(seq.predict(stream[None, :, None], verbose=0)[0])
 
 
 def validation_start(train_series: np.ndarray, cfg: TrainConfig) -> int:

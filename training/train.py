@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from runtime.windows import per_output
+
 from .config import TrainConfig
 from .data import Series, Split, load_series, sequences, split, targets
 from .files import STREAM_FILE
@@ -68,8 +70,7 @@ def versions() -> dict:
 
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """Model outputs for windows x, (n,) (or (n, H) for H > 1), in normalized units."""
-    y = model.predict(x, batch_size=256, verbose=0)
-    return y.reshape(-1) if y.shape[-1] == 1 else y
+    return per_output(model.predict(x, batch_size=256, verbose=0))
 
 
 @dataclass
