@@ -20,11 +20,11 @@ int main(int argc, char **argv) {
     if (count == 0) return 2;
     for (int r = 0; r < ROUNDS; r++) {
         ef_stream s;
-        float forecast;
+        float forecast[EF_HORIZON];
         ef_reset(&s);
         double t0 = now_ns();
         for (long i = 0; i < n; i++)
-            if (ef_push(&s, samples[i % count], &forecast)) sink += forecast;
+            if (ef_push(&s, samples[i % count], forecast)) sink += forecast[0];
         ns[r] = (now_ns() - t0) / n;
     }
     printf("{\"ns_per_sample\": %.1f, \"samples\": %ld, \"checksum\": %.6g}\n",

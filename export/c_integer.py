@@ -123,11 +123,11 @@ def write(
     """Write HEADER and SOURCE into out/ (layers, dense, states as export/c.py takes them)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / KERNELS).write_bytes((FIXED / KERNELS).read_bytes())
-    (out / HEADER).write_text(header(layers, window, about))
+    (out / HEADER).write_text(header(layers, window, np.shape(dense[0])[1], about))
     (out / SOURCE).write_text(source(layers, dense, about, states))
 
 
-def header(layers: list[tuple], window: int, about: str) -> str:
+def header(layers: list[tuple], window: int, horizon: int, about: str) -> str:
     """The header: sizes, formats and the two functions."""
     parts = state_layout(layers)
     layout = " ".join(f"{n}[{k}]/{bits}" for n, k, bits in parts)
@@ -146,13 +146,16 @@ extern "C" {{
 #endif
 
 #define EFI_WINDOW {window} /* inputs before the first forecast */
-#define EFI_X_BITS {X_BITS} /* the input and the forecast: model units * 2^12 (+-8) */
+#define EFI_HORIZON {horizon} /* forecasts a step makes: of the next EFI_HORIZON inputs */
+#define EFI_X_BITS {X_BITS} /* the input and the forecasts: model units * 2^12 (+-8) */
 #define EFI_STATE_SIZE {sum(k for _, k, _ in parts)} /* int16 values of recurrent state */
 #define EFI_STATE_LAYOUT "{layout}" /* its parts, in order: name[values]/bits */
 
-/* One step from `state` (updated in place; all zero to start) with input x; returns the
- * forecast of the next input. efi_step_rows does `rows` independent states at once. */
-int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x);
+/* One step from `state` (updated in place; all zero to start) with input x; writes the model's
+ * EFI_HORIZON outputs to y: the forecasts of the next inputs (see model.json's normalization
+ * for a model of several ahead). efi_step_rows does `rows` independent states at once (y: rows x
+ * EFI_HORIZON). */
+void efi_step(int16_t state[EFI_STATE_SIZE], int16_t x, int16_t y[EFI_HORIZON]);
 void efi_step_rows(int rows, int16_t *states, const int16_t *x, int16_t *y);
 
 #ifdef __cplusplus
@@ -195,11 +198,13 @@ def source(
 
 {constants_text}
 
-int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x) {{
+void efi_step(int16_t state[EFI_STATE_SIZE], int16_t x, int16_t y[EFI_HORIZON]) {{
     const int16_t in[1] = {{x}};
 {calls_text}
-    int32_t y;
-    gates(D, 0, 1, 1, {inputs}, {width}, &y);
-    return saturate(D_BIAS[0] + y);
+    for (int j = 0; j < EFI_HORIZON; j++) {{
+        int32_t z;
+        gates(D, j, EFI_HORIZON, 1, {inputs}, {width}, &z);
+        y[j] = saturate(D_BIAS[j] + z);
+    }}
 }}
 """

@@ -139,17 +139,18 @@ def readme(header: str, about: str, precision: str, info: dict) -> str:
 #include "{header}"            /* int8 weights, int16 fixed point: no float anywhere */
 static int16_t state[EFI_STATE_SIZE]; /* all zero to start */
 int16_t x = ...;                /* (sample - center) / scale * 2^EFI_X_BITS (model.json) */
-int16_t next = efi_step(state, x); /* the next input's forecast, same units */"""
+int16_t y[EFI_HORIZON];
+efi_step(state, x, y);          /* y[0]: the next input's forecast, same units */"""
     else:
         api = f"""\
 #include "{header}"
 ef_stream s; /* the state and the score's running values: {info["ram_bytes"]} bytes */
-float forecast;
+float forecast[EF_HORIZON]; /* the next EF_HORIZON samples' */
 ef_reset(&s);
 for (;;) {{
     float sample = read_sensor(); /* data units, as the model was trained on */
-    if (ef_push(&s, sample, &forecast)) /* 1 once EF_HISTORY samples are in */
-        use(forecast, s.score, s.anomaly); /* the next sample's forecast; this one's score */
+    if (ef_push(&s, sample, forecast)) /* 1 once EF_HISTORY samples are in */
+        use(forecast[0], s.score, s.anomaly); /* the next sample's forecast; this one's score */
 }}"""
     return f"""\
 # {NAME}

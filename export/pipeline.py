@@ -27,13 +27,10 @@ from .stepio import share_state_scales, step_io
 from .variants import COLUMN_SCALES, GPTQ, Variant
 
 
-def c_skipped(horizon: int = 1) -> str:
-    """Why the C files are skipped here ('' when they are not): no compiler to hold them, or a
-    model of several samples ahead (the C sources forecast one)."""
+def c_skipped() -> str:
+    """Why the C files are skipped here ('' when they are not): no compiler to hold them."""
     from runtime.compiler import compiler
 
-    if horizon > 1:
-        return f"skipped: the C sources forecast one sample ahead, this model {horizon}"
     if compiler() is None:
         return "skipped: no C compiler (cc, gcc, clang or $CC) to check it; apt install gcc"
     return ""
@@ -169,7 +166,7 @@ def make_file(
     none does, the closest, failed); its report row."""
     row: dict = {k: getattr(v, k) for k in ("mode", "format", "tolerance")}
     row |= {"variant": v.name, "file": v.filename}
-    if v.format == "c" and (skipped := c_skipped(meta.get("horizon", 1))):
+    if v.format == "c" and (skipped := c_skipped()):
         say(f"{v.filename:<30} {skipped}")
         return row | {"skipped": skipped}
     recipes, tried, best = v.recipes or ("",), [], None

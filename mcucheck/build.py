@@ -16,6 +16,7 @@ from runtime.compiler import compiler
 from runtime.errors import UserError
 from runtime.forecaster import quantize
 from runtime.parity import REFERENCE, Reference
+from runtime.windows import per_output
 
 from .targets import Target, linker_script
 
@@ -209,5 +210,5 @@ def parse(out: str, integer: bool = False) -> dict:
         arrays = {k: np.array(v, np.uint16).view(np.int16) * 2.0**-12 for k, v in rows.items()}
     else:
         arrays = {k: np.array(v, np.uint32).view(np.float32) for k, v in rows.items()}
-    arrays["step"], arrays["stress"] = arrays["step"].reshape(-1), arrays["stress"].reshape(-1)
+    arrays["step"], arrays["stress"] = per_output(arrays["step"]), per_output(arrays["stress"])
     return counts | arrays

@@ -3,7 +3,7 @@
  *
  * ef_step runs over the reference stream from a zero state and over every stress window (model
  * units, as the export's gate runs them), then ef_push over samples in data units; each result
- * is printed as the hex of its float's bits. Built with -DEF_INTEGER, the integer-only source's
+ * is printed as the hex of its float's bits (a step's HORIZON outputs on one line). Built with -DEF_INTEGER, the integer-only source's
  * efi_step does the same on Q12 inputs (no ef_push), each result the hex of its int16, and the
  * harness has no float either. On the MCU, SysTick counts the ticks of each part (under QEMU's
  * -icount a tick is a fixed number of instructions: a loop of known length measures it), and
@@ -17,6 +17,7 @@
 typedef int16_t value;
 #define STATE_SIZE EFI_STATE_SIZE
 #define WINDOW EFI_WINDOW
+#define HORIZON EFI_HORIZON
 #define STEP efi_step
 #define HEX_DIGITS 4
 #else
@@ -24,6 +25,7 @@ typedef int16_t value;
 typedef float value;
 #define STATE_SIZE EF_STATE_SIZE
 #define WINDOW EF_WINDOW
+#define HORIZON EF_HORIZON
 #define STEP ef_step
 #define HEX_DIGITS 8
 #endif
@@ -122,8 +124,21 @@ static void put_count(const char *name, uint64_t value) {
 }
 
 static volatile value sink; /* timed loops store here, so nothing is optimized away */
+static value y[HORIZON];     /* a step's outputs */
 
-static value stream_step(int i, value *state) { return STEP(state, MCU_SERIES[i]); }
+static value stream_step(int i, value *state) {
+    STEP(state, MCU_SERIES[i], y);
+    return y[0];
+}
+
+static void put_outputs(const char *name) {
+    put(name);
+    for (int h = 0; h < HORIZON; h++) {
+        put(" ");
+        put_value(y[h]);
+    }
+    put("\n");
+}
 
 int main(void) {
     static value state[STATE_SIZE]; /* static, as the stream: not on the stack measured */
@@ -141,9 +156,9 @@ int main(void) {
 #if !defined(EF_INTEGER) && !defined(EF_TFLM) /* ef_push: the generated sources' */
     static ef_stream s; /* static: the stack measured is the forecaster's own */
     ef_reset(&s);
-    float forecast = 0.0f;
+    float forecast[EF_HORIZON] = {0};
     t0 = ticks();
-    for (int i = 0; i < MCU_SAMPLES_LEN; i++) sink = (float)ef_push(&s, MCU_SAMPLES[i], &forecast);
+    for (int i = 0; i < MCU_SAMPLES_LEN; i++) sink = (float)ef_push(&s, MCU_SAMPLES[i], forecast);
     put_count("push_ticks", ticks() - t0);
     put_count("pushes", MCU_SAMPLES_LEN);
     put_count("stream_bytes", sizeof(ef_stream));
@@ -152,24 +167,20 @@ int main(void) {
     /* printed: the same again, every result */
     for (int j = 0; j < STATE_SIZE; j++) state[j] = 0;
     for (int i = 0; i < MCU_SERIES_LEN; i++) {
-        put("step ");
-        put_value(stream_step(i, state));
-        put("\n");
+        stream_step(i, state);
+        put_outputs("step");
     }
     for (int k = 0; k < MCU_STRESS_LEN; k++) {
         for (int j = 0; j < STATE_SIZE; j++) state[j] = 0;
-        value y = 0;
-        for (int t = 0; t < WINDOW; t++) y = STEP(state, MCU_STRESS[k][t]);
-        put("stress ");
-        put_value(y);
-        put("\n");
+        for (int t = 0; t < WINDOW; t++) STEP(state, MCU_STRESS[k][t], y);
+        put_outputs("stress");
     }
 #if !defined(EF_INTEGER) && !defined(EF_TFLM) /* ef_push: the generated sources' */
     ef_reset(&s);
     for (int i = 0; i < MCU_SAMPLES_LEN; i++) {
-        int ready = ef_push(&s, MCU_SAMPLES[i], &forecast);
+        int ready = ef_push(&s, MCU_SAMPLES[i], forecast);
         put("push ");
-        put_value(ready ? forecast : 0.0f);
+        put_value(ready ? forecast[0] : 0.0f);
         put(" ");
         put_value(s.score);
         put("\n");

@@ -76,6 +76,7 @@ def headers(artifacts: Path) -> dict[str, str]:
     data = (artifacts / STEP_FILE).read_bytes()
     sizes = {
         "EF_WINDOW": manifest["model"]["window"], "EF_STATE_SIZE": 2 * units,
+        "EF_HORIZON": manifest["model"].get("horizon", 1),
         "TFLM_UNITS": units, "TFLM_ARENA_BYTES": ARENA_BYTES,
         "TFLM_IN_X": x, "TFLM_IN_H": h, "TFLM_IN_C": c,
         "TFLM_OUT_Y": y, "TFLM_OUT_H": h_out, "TFLM_OUT_C": c_out,
@@ -96,7 +97,7 @@ FORECASTER_H = """\
 #ifdef __cplusplus
 extern "C" {
 #endif
-float ef_step(float state[EF_STATE_SIZE], float x);
+void ef_step(float state[EF_STATE_SIZE], float x, float y[EF_HORIZON]);
 #ifdef __cplusplus
 }
 #endif
@@ -105,7 +106,7 @@ STUB = """\
 #include <stdint.h>
 #include "forecaster.h"
 uint32_t tflm_arena_used;
-float ef_step(float s[EF_STATE_SIZE], float x) { (void)s; return x; }
+void ef_step(float s[EF_STATE_SIZE], float x, float y[EF_HORIZON]) { (void)s; y[0] = x; }
 """
 
 

@@ -38,7 +38,7 @@ static void setup() {
   interpreter = &instance;
 }
 
-extern "C" float ef_step(float state[EF_STATE_SIZE], float x) {
+extern "C" void ef_step(float state[EF_STATE_SIZE], float x, float out[EF_HORIZON]) {
   if (!interpreter) setup();
   TfLiteTensor *in_x = interpreter->input(TFLM_IN_X);
   TfLiteTensor *in_h = interpreter->input(TFLM_IN_H);
@@ -56,7 +56,7 @@ extern "C" float ef_step(float state[EF_STATE_SIZE], float x) {
     state[j] = h->data.i16[j] * h->params.scale;
     state[TFLM_UNITS + j] = c->data.i16[j] * c->params.scale;
   }
-  return y->data.i16[0] * y->params.scale;
+  for (int k = 0; k < EF_HORIZON; k++) out[k] = y->data.i16[k] * y->params.scale;
 }
 
 // Bare metal: no heap, no exceptions, no exit; what the C++ runtime would otherwise pull in

@@ -201,14 +201,16 @@ class CBackend:
 
         x_bits = re.search(r"#define EFI_X_BITS (\d+)", text)
         x_bits = x_bits.group(1) if x_bits else ""
+        horizon = re.search(r"#define EFI?_HORIZON (\d+)", text)  # older exports: one output
+        self._horizon = int(horizon.group(1)) if horizon else 1
         states = [tensor(n, int(k), bits) for n, k, bits in parts]
         self.inputs = [tensor("x", 1, x_bits), *states]
-        self.outputs = [tensor("forecast", 1, x_bits), *states]
+        self.outputs = [tensor("forecast", self._horizon, x_bits), *states]
 
     def _allocate(self, rows: int) -> None:
         """Buffers for a batch of `rows`, and their addresses (the ctypes call's arguments)."""
         self._x = np.zeros(rows, self._dtype)
-        self._y = np.zeros((rows, 1), self._dtype)
+        self._y = np.zeros((rows, self._horizon), self._dtype)
         self._states = np.zeros((rows, self._slices[-1][1]), self._dtype)
         self._args = [b.ctypes.data for b in (self._states, self._x, self._y)]
         self._rows = rows

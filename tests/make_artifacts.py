@@ -19,7 +19,7 @@ NAB_AMBIENT = (
 # name -> training options: two stacked LSTM layers, the default model on a real NAB series, a
 # GRU on the noisy sensor signal, the default model on the seed's data (fewer epochs), and a
 # change model on a sine that drifts out of its training range, and a small change model of the
-# next 4 samples of the sine (its C files are skipped). All but the last two forecast the
+# next 4 samples of the sine. All but the last two forecast the
 # level (the runtime tests feed them their own series), so each trains one target, not two;
 # 3 epochs of stream tuning instead of 10 make step files from tuned weights at a third the cost.
 LEVEL = ["--epochs", "4", "--stream-epochs", "3", "--target", "level"]

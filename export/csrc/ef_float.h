@@ -1,6 +1,7 @@
 /* edge-forecaster: the layers of the float32 and int8 sources (one LSTM or GRU step, the matrix
  * product, e^x), included by the generated forecaster_<precision>.c after it defines:
- *   GATES            the widest layer's gate pre-activations (4 or 3 times its units)
+ *   GATES            the most outputs of a matrix product: the widest layer's gate
+ *                    pre-activations (4 or 3 times its units), or the head's if more
  *   EF_INT8_WEIGHTS  1: matrices of int8 with a float scale per column (or one), float arithmetic
  *   EF_LSTM, EF_GRU  1 for each kind of layer the model has
  * Everything here is static: each source gets its own copy, nothing is exported. */

@@ -203,7 +203,8 @@ static void gru(const int16_t *x, int n, int16_t *h, int units, qmatrix k, qmatr
 #endif
 
 void efi_step_rows(int rows, int16_t *states, const int16_t *x, int16_t *y) {
-    for (int i = 0; i < rows; i++) y[i] = efi_step(states + (long)i * EFI_STATE_SIZE, x[i]);
+    for (int i = 0; i < rows; i++)
+        efi_step(states + (long)i * EFI_STATE_SIZE, x[i], y + (long)i * EFI_HORIZON);
 }
 
 #endif /* EF_INTEGER_H */

@@ -2,6 +2,8 @@
  * score (runtime/anomaly.py's arithmetic in float), included by the generated
  * forecaster_<precision>.c after its ef_step and these, in model units:
  *   CENTER, SCALE  the normalization: model input = (sample - CENTER) / SCALE
+ *   OUT_SCALE, OUT_CENTER  the outputs': forecast = output * OUT_SCALE + OUT_CENTER (a change
+ *                  model adds the last sample)
  *   LIMIT          |model input| past this is out of range (the training range and its margin)
  * The score's constants, the period and the trained range are in forecaster_model.h. */
 #ifndef EF_STREAM_H
@@ -10,7 +12,19 @@
 #include <math.h>
 
 void ef_step_rows(int rows, float *states, const float *x, float *y) {
-    for (int i = 0; i < rows; i++) y[i] = ef_step(states + (long)i * EF_STATE_SIZE, x[i]);
+    for (int i = 0; i < rows; i++)
+        ef_step(states + (long)i * EF_STATE_SIZE, x[i], y + (long)i * EF_HORIZON);
+}
+
+/* The model's outputs after the sample `last` -> the forecasts, data units */
+static void decode(const float y[EF_HORIZON], float last, float forecast[EF_HORIZON]) {
+    for (int h = 0; h < EF_HORIZON; h++)
+#if EF_LEAD
+        forecast[h] = y[h] * OUT_SCALE + OUT_CENTER + last;
+#else
+        forecast[h] = y[h] * OUT_SCALE + OUT_CENTER;
+    (void)last;
+#endif
 }
 
 /* ef_stream's score fields: residual and season (ef_tail), alarms, lo, hi, score, quiet, anomaly,
@@ -94,7 +108,7 @@ void ef_reset(ef_stream *s) {
     score_reset(s);
 }
 
-int ef_push(ef_stream *s, float sample, float *forecast) {
+int ef_push(ef_stream *s, float sample, float forecast[EF_HORIZON]) {
     s->count++;
     s->score = 0.0f;
     s->anomaly = 0;
@@ -118,27 +132,23 @@ int ef_push(ef_stream *s, float sample, float *forecast) {
 #endif
     s->previous = sample;
     s->out_of_range = fabsf(x) > LIMIT;
-    float y = ef_step(s->state, x);
+    float y[EF_HORIZON];
+    ef_step(s->state, x, y);
     if (s->count < EF_HISTORY) return 0;
-#if EF_LEAD
-    *forecast = s->forecast = y * SCALE + CENTER + sample;
-#else
-    *forecast = s->forecast = y * SCALE + CENTER;
-#endif
+    decode(y, sample, forecast);
+    s->forecast = forecast[0];
     return 1;
 }
 
-float ef_window(const float samples[EF_HISTORY]) {
-    float state[EF_STATE_SIZE] = {0};
-    float y = 0.0f;
-#if EF_LEAD
+void ef_window(const float samples[EF_HISTORY], float forecast[EF_HORIZON]) {
+    float state[EF_STATE_SIZE] = {0}, y[EF_HORIZON];
     for (int t = 0; t < EF_WINDOW; t++)
-        y = ef_step(state, (samples[t + 1] - samples[t] - CENTER) / SCALE);
-    return y * SCALE + CENTER + samples[EF_HISTORY - 1];
+#if EF_LEAD
+        ef_step(state, (samples[t + 1] - samples[t] - CENTER) / SCALE, y);
 #else
-    for (int t = 0; t < EF_WINDOW; t++) y = ef_step(state, (samples[t] - CENTER) / SCALE);
-    return y * SCALE + CENTER;
+        ef_step(state, (samples[t] - CENTER) / SCALE, y);
 #endif
+    decode(y, samples[EF_HISTORY - 1], forecast);
 }
 
 #endif /* EF_STREAM_H */

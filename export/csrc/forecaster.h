@@ -22,7 +22,7 @@ typedef struct {
 typedef struct {
     float state[EF_STATE_SIZE]; /* the recurrent state */
     float previous;             /* the last sample (a change model's next input is a step) */
-    float forecast;             /* the last forecast: the next sample's residual is against it */
+    float forecast;             /* the next sample's forecast: its residual is against it */
     ef_tail residual, season;   /* the anomaly score's running values */
     float alarms;               /* recent alarms, fading: the score's fatigue */
     float lo, hi;               /* the range of the samples pushed */
@@ -39,18 +39,20 @@ typedef struct {
 /* Start a stream over: zero state, nothing pushed. */
 void ef_reset(ef_stream *s);
 
-/* Push one sample (data units). Once EF_HISTORY samples are in, writes the forecast of the next
- * sample to *forecast and returns 1; before that returns 0. Sets s->score and s->anomaly for the
- * sample (against the forecast made for it) and s->out_of_range. */
-int ef_push(ef_stream *s, float sample, float *forecast);
+/* Push one sample (data units). Once EF_HISTORY samples are in, writes the forecasts of the next
+ * EF_HORIZON samples to forecast[0 .. EF_HORIZON) and returns 1; before that returns 0. Sets
+ * s->score and s->anomaly for the sample (against the forecast of it made one sample before) and
+ * s->out_of_range. */
+int ef_push(ef_stream *s, float sample, float forecast[EF_HORIZON]);
 
-/* The forecast of the sample after `samples` (EF_HISTORY of them, data units, oldest first),
- * run from a zero state: what ef_push returns after exactly those samples. */
-float ef_window(const float samples[EF_HISTORY]);
+/* The forecasts of the EF_HORIZON samples after `samples` (EF_HISTORY of them, data units, oldest
+ * first), run from a zero state: what ef_push writes after exactly those samples. */
+void ef_window(const float samples[EF_HISTORY], float forecast[EF_HORIZON]);
 
 /* Model units, for bindings and tests: one step from `state` (updated in place) with input x;
- * returns the model's output. ef_step_rows does `rows` independent states at once. */
-float ef_step(float state[EF_STATE_SIZE], float x);
+ * writes the model's EF_HORIZON outputs to y. ef_step_rows does `rows` independent states at
+ * once (y: rows x EF_HORIZON). */
+void ef_step(float state[EF_STATE_SIZE], float x, float y[EF_HORIZON]);
 void ef_step_rows(int rows, float *states, const float *x, float *y);
 
 #ifdef __cplusplus

@@ -123,12 +123,15 @@ def test_the_integer_layers_match_numpy_within_their_fixed_point(tmp_path):
 #include <stdint.h>
 #define EFI_X_BITS {X_BITS}
 #define EFI_STATE_SIZE 1
+#define EFI_HORIZON 1
 #define UNITS {UNITS}
 #define EF_LSTM 1
 #define EF_GRU 1
-int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x);
+void efi_step(int16_t state[EFI_STATE_SIZE], int16_t x, int16_t y[EFI_HORIZON]);
 #include "ef_integer.h"
-int16_t efi_step(int16_t state[EFI_STATE_SIZE], int16_t x) {{ return (int16_t)(state[0] + x); }}
+void efi_step(int16_t state[EFI_STATE_SIZE], int16_t x, int16_t y[EFI_HORIZON]) {{
+    y[0] = (int16_t)(state[0] + x);
+}}
 {qmatrix("LK", lk, X_BITS, None, 4)}
 {qmatrix("LR", lr, H_BITS, None, 4)}
 {q12("LB", lb)}
@@ -163,13 +166,15 @@ def test_the_integer_sigmoid_table_is_the_generators(tmp_path):
 
 def test_the_stream_compiles_on_its_own_with_any_model_header(tmp_path):
     """forecaster.h and ef_stream.h with a model header and a trivial step (a change model with a
-    period, and a level model without), strict: nothing in them needs a particular model."""
-    for lead, period in ((1, 24), (0, 0)):
+    period, and a level model of 3 samples ahead without), strict: nothing in them needs a
+    particular model."""
+    for lead, period, horizon in ((1, 24, 1), (0, 0, 3)):
         (tmp_path / "forecaster_model.h").write_text(
             model_header(
                 [("gru", None, np.zeros((2, 6)), None)],
                 Normalization(0.0, 2.0, "change" if lead else "level"),
                 8,
+                horizon,
                 {"threshold": 0.9, "period": period, "range": (-1.0, 1.0)},
                 "a test",
             )
@@ -179,15 +184,19 @@ def test_the_stream_compiles_on_its_own_with_any_model_header(tmp_path):
 #include "forecaster.h"
 #define CENTER 0.0f
 #define SCALE 2.0f
+#define OUT_SCALE 2.0f
+#define OUT_CENTER 0.0f
 #define LIMIT 1.1f
-float ef_step(float state[EF_STATE_SIZE], float x) { return state[0] += x; }
+void ef_step(float state[EF_STATE_SIZE], float x, float y[EF_HORIZON]) {
+    for (int h = 0; h < EF_HORIZON; h++) y[h] = state[0] += x;
+}
 #include "ef_stream.h"
 int main(void) {
     ef_stream s;
-    float y = 0.0f;
+    float y[EF_HORIZON] = {0};
     ef_reset(&s);
-    for (int t = 0; t < 40; t++) ef_push(&s, (float)(t % 5), &y);
-    printf("%g %ld\\n", y, s.count);
+    for (int t = 0; t < 40; t++) ef_push(&s, (float)(t % 5), y);
+    printf("%g %ld\\n", y[EF_HORIZON - 1], s.count);
     return 0;
 }
 """

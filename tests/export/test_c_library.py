@@ -15,6 +15,8 @@ from export.c_library import write_library
 from mcucheck.build import build, run
 from mcucheck.targets import TARGETS
 from runtime.errors import UserError
+from runtime.forecaster import open_model
+from runtime.stream import Stream
 from tests.conftest import REPO, run_module
 
 CC = shutil.which("cc") or shutil.which("gcc")
@@ -29,12 +31,14 @@ def samples(folder) -> str:
 
 
 @needs_cmake
+@pytest.mark.parametrize("model", ["lstm", "horizon"])
 def test_cmake_builds_the_library_and_its_example_streams_as_the_exported_files_do(
-    test_artifacts, tmp_path
+    test_artifacts, tmp_path, model
 ):
     """The CMake-built example prints, byte for byte, what examples/c/stream.c built with the
-    export's own files prints (make c-demo's build)."""
-    folder = test_artifacts / "lstm"
+    export's own files prints (make c-demo's build); of a model of 4 samples ahead, the 4
+    forecasts that Stream.push returns."""
+    folder = test_artifacts / model
     lib = tmp_path / "EdgeForecaster"
     res = run_module("export", "--dir", str(folder), "--c-library", str(lib))
     assert res.returncode == 0, res.stderr
@@ -65,6 +69,26 @@ def test_cmake_builds_the_library_and_its_example_streams_as_the_exported_files_
         for exe in (out / "edge_forecaster_stream", direct)
     ]
     assert runs[0].stdout == runs[1].stdout and runs[0].stdout.count("\n") > 900
+    if model == "horizon":
+        assert_forecasts_as_the_runtime(folder, fed, runs[0].stdout)
+
+
+def assert_forecasts_as_the_runtime(folder, fed: str, printed: str) -> None:
+    """The example's forecast, forecast_2 .. forecast_4 columns are Stream.push's 4 forecasts
+    on the float32 step file, within float32's bound and the print's 6 digits."""
+    header, *lines = printed.splitlines()
+    assert header.endswith(",forecast,forecast_2,forecast_3,forecast_4")
+    st = Stream(open_model(folder, variant="float32", mode="step"))
+    values = [float(v) for v in fed.split()]
+    got, want = [], []
+    for value, line in zip(values, lines, strict=True):
+        ahead, cells = st.push(value), line.split(",")[-4:]
+        assert (ahead is None) == (cells == [""] * 4), line
+        if ahead is not None:
+            got.append([float(c) for c in cells])
+            want.append(ahead)
+    slack = 2e-5 * st.model.norm.output_scale + 1e-5 * max(abs(v) for v in values)
+    assert len(got) > 900 and np.abs(np.array(got) - np.array(want)).max() <= slack
 
 
 def test_a_library_is_written_only_from_gated_files_and_never_over_other_things(

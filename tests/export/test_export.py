@@ -37,10 +37,7 @@ def test_every_variant_is_exported_within_its_bound(model_dir):
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert manifest["failed"] == []
     keys = [variant_key(f["variant"], f["mode"]) for f in manifest["files"]]
-    # a model of several samples ahead: no C files (the C sources forecast one; the export says so)
-    several = json.loads((model_dir / "model.json").read_text()).get("horizon", 1) > 1
-    c_files = {k for k, v in BY_KEY.items() if v.format == "c"} if several else set()
-    assert sorted(keys) == sorted(set(BY_KEY) - c_files)
+    assert sorted(keys) == sorted(BY_KEY)
     for key, f in zip(keys, manifest["files"], strict=True):
         assert f["parity"]["passed"], f
         assert f["parity"]["max_abs"] <= BY_KEY[key].tolerance

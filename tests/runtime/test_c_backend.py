@@ -87,10 +87,11 @@ def test_the_integer_source_has_no_float_anywhere(test_artifacts, tmp_path):
             assert (res.returncode == 0) == builds, (model, source, res.stderr[-500:])
 
 
-@pytest.mark.parametrize("model", ["lstm", "drift"])
+@pytest.mark.parametrize("model", ["lstm", "drift", "horizon"])
 def test_ef_window_is_a_stream_from_a_zero_state(test_artifacts, model):
-    """ef_window (data units, EF_HISTORY samples) against the float32 step file run over the
-    same windows by the Python runtime: both within 1e-5 of Keras, so within 2e-5 of each other."""
+    """ef_window (data units, EF_HISTORY samples; EF_HORIZON forecasts) against the float32 step
+    file run over the same windows by the Python runtime: both within 1e-5 of Keras, so within
+    2e-5 of each other."""
     import ctypes
 
     from runtime.compiler import shared_library
@@ -104,15 +105,13 @@ def test_ef_window_is_a_stream_from_a_zero_state(test_artifacts, model):
     windows = np.stack([values[s : s + history] for s in starts])
     want = step.norm.forecast(step.run_windows(step.norm.inputs(windows)), windows[:, -1])
     lib = ctypes.CDLL(str(shared_library(c.entry.path)))
-    lib.ef_window.restype = ctypes.c_float
-    lib.ef_window.argtypes = [ctypes.POINTER(ctypes.c_float)]
-    got = [
-        lib.ef_window(w.astype(np.float32).ctypes.data_as(lib.ef_window.argtypes[0]))
-        for w in windows
-    ]
+    lib.ef_window.restype = None
+    got = np.zeros((len(windows), step.horizon), np.float32)
+    for w, out in zip(windows.astype(np.float32), got, strict=True):
+        lib.ef_window(w.ctypes.data_as(ctypes.c_void_p), out.ctypes.data_as(ctypes.c_void_p))
     # float32 data units add one rounding of the largest sample
-    slack = 2e-5 * step.norm.scale + 1e-6 * np.abs(values).max()
-    assert np.abs(np.array(got) - want).max() <= slack
+    slack = 2e-5 * step.norm.output_scale + 1e-6 * np.abs(values).max()
+    assert np.abs(got.reshape(np.shape(want)) - want).max() <= slack
 
 
 def test_backend_c_streams_like_the_float32_step_file(lstm_dir, samples):
