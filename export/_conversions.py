@@ -32,6 +32,7 @@ from .variants import (
     DENSE,
     GPTQ,
     KERAS_CELLS,
+    PER_CHANNEL,
     TWO_PASS,
     WIDE,
     WIDE_RANGE,
@@ -78,7 +79,7 @@ def convert_to(
             model = tflite.batch1_clone(model)
         calib = windows["calib_x"].astype(np.float32)
         representative = lambda: ([w[None]] for w in calib)  # noqa: E731
-    out.write_bytes(converted(model, variant, representative))
+    out.write_bytes(converted(model, variant, representative, recipe == PER_CHANNEL))
 
 
 def step_calibration(
@@ -91,7 +92,7 @@ def step_calibration(
     ends = np.linspace(window, len(train) - 1, STRESS_WINDOWS).astype(int)
     stressed = stress.stretched_windows(train, ends, window)[..., 0]
     streams = [train, *stress.stretched_streams(train), stressed]
-    fused = variant.quant == "int8" and recipe != KERAS_CELLS
+    fused = variant.quant == "int8" and recipe not in (KERAS_CELLS, PER_CHANNEL)
     stepper = step.step_model(model, fused, recipe == TWO_PASS)
     representative = lambda: iter(  # noqa: E731
         step.calibration_inputs(model, streams, CALIBRATION_STEPS, STATE_HEADROOM)
@@ -105,23 +106,28 @@ def int8_window(
     """The full-integer window file: calibrated on the training windows and stretched copies."""
     calib = windows["calib_x"].astype(np.float32)
     window = calib.shape[1]
-    stretched = len(calib) * (DENSE_STRETCH if recipe == DENSE else 1)
+    stretched = len(calib) * (DENSE_STRETCH if recipe in (DENSE, PER_CHANNEL) else 1)
     ends = np.linspace(window, len(train) - 1, stretched).astype(int)
     calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
-    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE, DENSE) else 1)
-    wide_only = recipe in (WIDE, DENSE)
-    return best_int8_window(model, calib, variant.tolerance, note, wide_only, reach)
+    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE, DENSE, PER_CHANNEL) else 1)
+    wide_only = recipe in (WIDE, DENSE, PER_CHANNEL)
+    per_channel = recipe == PER_CHANNEL
+    return best_int8_window(model, calib, variant.tolerance, note, wide_only, reach, per_channel)
 
 
-def converted(model: keras.Model, variant: Variant, representative: Callable) -> bytes:
-    """The TFLite or ONNX file of `model` for the variant."""
+def converted(
+    model: keras.Model, variant: Variant, representative: Callable, per_channel: bool = False
+) -> bytes:
+    """The TFLite or ONNX file of `model` for the variant (int8 weights with a scale per output
+    channel if per_channel)."""
     if variant.format == "tflite":
         # A forecast may go beyond the inputs' range: sensor's stressed step windows reached
         # -1.32 and a +-1.18 output clipped them (0.15 off). 16 bits cover twice the margin
         # at a step of 7e-5; 8 bits keep +-EDGE (widening costs every forecast resolution).
         reach = stress.EDGE * (2 if variant.activation_bits == 16 else 1)
         edges = (-reach, reach)
-        return tflite.convert(model, variant.quant, representative, edges, variant.activation_bits)
+        bits = variant.activation_bits
+        return tflite.convert(model, variant.quant, representative, edges, bits, per_channel)
     if variant.name == "onnx":
         return onnx.convert(model)
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,6 +200,7 @@ def best_int8_window(
     note: Callable[[str], None],
     wide_only: bool = False,
     reach: float = stress.EDGE,
+    per_channel: bool = False,
 ) -> bytes:
     """The int8 window file closest to Keras on the calibration windows (training data: the test
     split plays no part): 8-bit activations from Keras's cells or the fused ones, and, when
@@ -221,7 +228,7 @@ def best_int8_window(
                 break
             note(f"8 bits gave {eight:.3f} > {WIDE_ABOVE:.2f}x bound: 16 bits tried")
         try:
-            content = tflite.convert(m, "int8", representative, edges, bits)
+            content = tflite.convert(m, "int8", representative, edges, bits, per_channel)
         except Exception as e:  # the MLIR quantizer refuses a GRU's loop at 16 bits
             if bits == 8 or (best is None and label == tries[-1][0]):
                 raise

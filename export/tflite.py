@@ -48,13 +48,15 @@ def convert(
     representative: Callable[[], Iterable],
     forecast_range: tuple[float, float] = (-1.0, 1.0),
     activation_bits: int = 8,
+    per_channel: bool = False,
 ) -> bytes:
     """The .tflite bytes of `model` quantized as float32, float16, dynamic_int8 or int8.
 
-    An int8 file's activations are 8 or 16 bits (int8 weights either way), and its forecast
-    output covers at least `forecast_range`.
+    An int8 file's activations are 8 or 16 bits (int8 weights either way, one scale per tensor
+    unless per_channel: one per output channel), and its forecast output covers at least
+    `forecast_range`.
     """
-    content = _convert(model, quant, representative, activation_bits)
+    content = _convert(model, quant, representative, activation_bits, per_channel)
     if quant == "int8":
         content = widen_forecast_range(content, *forecast_range)
     return strip_names(content)
@@ -77,12 +79,16 @@ def run_window_file(content: bytes, windows: np.ndarray) -> np.ndarray:
 
 
 def _convert(
-    model: keras.Model, quant: str, representative: Callable[[], Iterable], activation_bits: int
+    model: keras.Model,
+    quant: str,
+    representative: Callable[[], Iterable],
+    activation_bits: int,
+    per_channel: bool = False,
 ) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter._experimental_default_to_single_batch_in_tensor_list_ops = True
     if quant == "int8" and activation_bits == 16 and _has_loop(model):
-        return _loop_16x8(converter, representative)
+        return _loop_16x8(converter, representative, per_channel)
     if quant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -100,9 +106,10 @@ def _convert(
             ops, io_type = tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.int8
         converter.target_spec.supported_ops = [ops]
         converter.inference_input_type = converter.inference_output_type = io_type
-        # One scale per weight tensor: per-channel scales and int64 zero points were a sixth of
-        # the file, for a deviation within 0.002 of per-channel on every series measured.
-        converter._experimental_disable_per_channel = True
+        # One scale per weight tensor unless asked: per-channel scales and int64 zero points
+        # were a sixth of the file, for a deviation within 0.002 of per-channel on the series
+        # measured then (a recipe asks where one scale does not hold: export/variants.py).
+        converter._experimental_disable_per_channel = not per_channel
     elif quant != "float32":
         raise ValueError(f"unknown TFLite quantization {quant!r}")
     return converter.convert()
@@ -117,7 +124,9 @@ def _has_loop(model: keras.Model) -> bool:
     )
 
 
-def _loop_16x8(converter: tf.lite.TFLiteConverter, representative: Callable) -> bytes:
+def _loop_16x8(
+    converter: tf.lite.TFLiteConverter, representative: Callable, per_channel: bool
+) -> bytes:
     """A WHILE-loop model with int8 weights and 16-bit activations.
 
     The converter's 16x8 mode goes through the old quantizer, which refuses loops ("Empty
@@ -134,7 +143,7 @@ def _loop_16x8(converter: tf.lite.TFLiteConverter, representative: Callable) -> 
     calibrated = converter.convert()
     content = tflite_convert.mlir_quantize(
         calibrated,
-        disable_per_channel=True,
+        disable_per_channel=not per_channel,
         fully_quantize=True,
         inference_type=types_pb2.QUANTIZED_INT16,
         input_data_type=tf.int16,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from export.converter import Converter
-from export.variants import BY_KEY, GPTQ, KERAS_CELLS, NEAREST, TWO_PASS, VARIANTS
+from export.variants import BY_KEY, GPTQ, KERAS_CELLS, NEAREST, PER_CHANNEL, TWO_PASS, VARIANTS
 from tests.conftest import run_here
 
 pytestmark = pytest.mark.tensorflow
@@ -107,55 +107,42 @@ def test_every_file_of_a_kernel_family_is_offered_the_recipes_of_its_family():
     assert all(v.recipes[:2] == (NEAREST, GPTQ) for v in int8_weights)
     two_pass = {v.key for v in VARIANTS if TWO_PASS in v.recipes}
     assert two_pass == {"dynamic_int8", "step:dynamic_int8"}
+    per_channel = {v.key for v in VARIANTS if v.recipes[-1:] == (PER_CHANNEL,)}
+    assert per_channel == {"int8", "step:int8"}
 
 
-def test_the_window_dynamic_range_file_in_two_passes(hard_model, tmp_path):
-    """The recipe that held the step file (above) makes the window file too: closer to Keras
-    than rounded to nearest, by an order of magnitude on this model (2.8e-3 -> 2.3e-4)."""
+def test_a_full_integer_file_per_channel_gives_a_one_row_kernel_a_scale_per_column(hard_model):
+    """PER_CHANNEL, both full-integer families' last recipe: the converter, asked, stores the
+    first layer's one-row input kernel with a scale per gate column; otherwise every weight
+    matrix has one scale."""
     import keras
 
     from export import tflite
 
-    x = np.load(hard_model / "windows.npz")["test_x"][:300]
-    ref = keras.saving.load_model(hard_model / "model.keras").predict(x, verbose=0).reshape(-1)
-    dev = {}
-    with Converter(hard_model) as converter:
-        for recipe in (NEAREST, TWO_PASS):
-            out = tmp_path / "model_dynamic_int8.tflite"
-            error, _ = converter.convert(BY_KEY["dynamic_int8"], out, recipe)
-            assert error is None, error
-            dev[recipe] = float(np.abs(tflite.run_window_file(out.read_bytes(), x) - ref).max())
-    assert dev[TWO_PASS] < dev[NEAREST] / 4 and dev[TWO_PASS] < BY_KEY["dynamic_int8"].tolerance
+    model = keras.saving.load_model(hard_model / "model.keras")
+    calib = np.load(hard_model / "windows.npz")["calib_x"][:50].astype(np.float32)
+    scales = {}
+    for per_channel in (False, True):
+        content = tflite.convert(
+            model, "int8", lambda: ([w[None]] for w in calib), per_channel=per_channel
+        )
+        scales[per_channel] = weight_scales(content)
+    gates = 4 * model.layers[0].units
+    assert set(scales[False].values()) == {1}
+    assert scales[True][(gates, 1)] == gates
 
 
-def test_a_scale_per_column_keeps_a_one_row_kernel_exact():
-    """COLUMN_SCALES, the int8-weights family's last recipe: the C source's one-row input kernel
-    gets a scale per weight (ETTh2's oil temperature missed by its one scale), nothing else."""
-    import re
+def weight_scales(content: bytes) -> dict[tuple, int]:
+    """Each int8 weight matrix's shape in a TFLite file, and how many scales it has."""
+    from tensorflow.lite.python import schema_py_generated as schema
 
-    from export.c_text import matrix
-    from export.variants import COLUMN_SCALES
-
-    assert (
-        BY_KEY["step:c_int8"].recipes[-1]
-        == COLUMN_SCALES
-        == BY_KEY["onnx_dynamic_int8"].recipes[-1]
-    )
-    w = np.random.default_rng(3).normal(size=(1, 200)).astype(np.float32)
-
-    def dequantized(text: str) -> np.ndarray:
-        q, scale = (re.search(rf"{name}\[\d+\] = {{[^\n]*\n(.*?)}};", text, re.S)[1]
-                    for name in ("K0_W", "K0_SCALE"))  # fmt: skip
-        q = np.array([float(v) for v in q.replace(",", " ").split()])
-        return q * np.array([float(v.rstrip("f")) for v in scale.replace(",", " ").split()])
-
-    one = np.abs(dequantized(matrix("K0", w, int8=True)) - w[0]).max()
-    exact = np.abs(dequantized(matrix("K0", w, int8=True, columns=True)) - w[0]).max()
-    assert exact < 1e-6 * np.abs(w).max() < one / 100
-
-
-def test_the_runtime_names_every_variant_the_export_writes():
-    """`--help` lists runtime.manifest.VARIANT_NAMES: the variants export/variants.py defines."""
-    from runtime.manifest import VARIANT_NAMES
-
-    assert sorted(VARIANT_NAMES) == sorted({v.name for v in VARIANTS})
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
+    return {
+        tuple(t.shape): len(t.quantization.scale)
+        for g in model.subgraphs
+        for t in g.tensors
+        if t.type == schema.TensorType.INT8
+        and len(t.shape) == 2
+        and t.buffer
+        and model.buffers[t.buffer].data is not None
+    }
