@@ -44,8 +44,7 @@ def matrix(
     # One scale per column, but one for the whole matrix when that holds it exactly (weights
     # training put on the int8 grid, training/snap.py) or when it has a single row (the first
     # layer's input kernel: as many scales as weights otherwise).
-    k = w / (np.abs(w).max() / 127) if w.any() else w
-    on_grid = bool(np.all(np.abs(k - np.round(k)) < 1e-3))
+    on_grid = rounding.on_int8_grid(w)
     per_column = (w.shape[0] > 1 or columns) and not on_grid
     scale = rounding.scales(w, per_column)
     if inputs is None or on_grid or w.shape[0] == 1:

@@ -14,6 +14,14 @@ import numpy as np
 DAMP = 0.01  # added to the inputs' second moments' diagonal, as a fraction of its mean
 
 
+def on_int8_grid(w: np.ndarray) -> bool:
+    """Whether one scale, max |w| / 127, holds every weight of w exactly: a matrix training put on
+    the int8 grid (training/snap.py). A scale per column would round it again, and lose."""
+    w = np.asarray(w, np.float32)
+    k = w / (np.abs(w).max() / 127) if w.any() else w
+    return bool(np.all(np.abs(k - np.round(k)) < 1e-3))
+
+
 def scales(w: np.ndarray, per_column: bool) -> np.ndarray:
     """max |w| / 127 per column (or for the whole matrix), 1 where a column is all zero."""
     top = np.abs(w).max(axis=0 if per_column else None, keepdims=True).reshape(-1) / 127

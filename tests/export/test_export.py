@@ -48,6 +48,17 @@ def test_every_variant_is_exported_within_its_bound(model_dir):
     assert manifest["reference"]["sha256"] == sha256_of(model_dir / "reference.npz")
 
 
+def test_a_model_on_the_int8_grid_keeps_its_onnx_int8_weights_exact(test_artifacts):
+    """lstm2's training put its large matrices on the int8 grid (their rounding moved forecasts
+    past the budget): its ONNX int8-weights file stores them with that grid's one scale, as the C
+    int8 source does, not one per channel that would round them again (2.0e-3 from Keras that
+    way), so it forecasts as the float32 ONNX file does."""
+    folder = test_artifacts / "lstm2"
+    assert json.loads((folder / "model.json").read_text())["rounding"]["on_grid"]
+    files = {f["file"]: f for f in json.loads((folder / "manifest.json").read_text())["files"]}
+    assert files["model_dynamic_int8.onnx"]["parity"]["max_abs"] <= BY_KEY["onnx"].tolerance
+
+
 def test_parity_recomputed_from_keras_and_litert_directly(model_dir):
     """Without the runtime package: Keras against the raw interpreter on every TFLite file.
 
