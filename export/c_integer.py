@@ -56,15 +56,15 @@ def multiplier(real: float) -> tuple[int, int]:
 def interleaved(q: np.ndarray, gates: int) -> np.ndarray:
     """The int8 weights (rows x columns, Keras's layout: `gates` blocks of units columns) in the
     order ef_integer.h reads them: unit after unit; within a unit, four rows at a time, its
-    gates' columns side by side, each column's four as w0, w2, w1, w3 (so that a DSP core widens
-    them in pairs (w0, w1), (w2, w3) from one 32-bit load); then the last n % 4 rows, gate after
-    gate. One gate: column after column."""
+    gates' columns side by side (on a DSP core, where they are stored as int16, a column's four
+    are two words: the pairs SMLAD multiplies by the inputs' pairs); then the last n % 4 rows,
+    gate after gate. One gate: column after column."""
     n, units = q.shape[0], q.shape[1] // gates
     full = n // 4 * 4
     out = []
     for j in range(units):
         cols = q[:, [g * units + j for g in range(gates)]].T  # (gates, n)
-        blocks = cols[:, :full].reshape(gates, -1, 4)[:, :, [0, 2, 1, 3]]
+        blocks = cols[:, :full].reshape(gates, -1, 4)
         out += [blocks.transpose(1, 0, 2).reshape(-1), cols[:, full:].reshape(-1)]
     return np.concatenate(out)
 
@@ -86,7 +86,7 @@ def qmatrix(
         [  # a column after another: each output's weights side by side
             ints(
                 f"{name}_W",
-                "int8_t",
+                "ef_weight",  # int8 values; int16 where ef_integer.h multiplies pairs (SMLAD)
                 interleaved(q, gates),
                 f"{w.shape[1]} columns of {w.shape[0]}",
             ),
