@@ -1,7 +1,8 @@
 /* edge-forecaster: the layers of the integer-only source (int8 weights, int16 activations and
  * state, int32 sums, no float), included by the generated forecaster_integer.c after it defines:
  *   UNITS            the widest layer's units
- *   EF_LSTM, EF_GRU  1 for each kind of layer the model has
+ *   EF_LSTM_FIRST    1 if the first layer is an LSTM (its one input folded into its sums)
+ *   EF_LSTM, EF_GRU  1 if the model has an LSTM above another layer, a GRU
  * Fixed-point formats (bits after the binary point): the input and gate pre-activations Q12
  * (EFI_X_BITS), each layer's h Q15, an LSTM's c Q11. Right shifts of negative values are
  * arithmetic, as GCC, Clang and Arm's compilers make them. Everything here is static. */
@@ -89,7 +90,7 @@ static int32_t requantize(int32_t sum, qmatrix w, int j) {
  * each, one SMLAD multiplies and adds both; the four sums stay in registers. */
 static void gates4(qmatrix w, int j, int units, const int16_t *a, int n, int32_t *out) {
     const ef_weight *p = w.values + (long)j * 4 * n;
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int32_t s0 = out[0], s1 = out[1], s2 = out[2], s3 = out[3];
     int i = 0;
     for (; i + 4 <= n; i += 4, p += 16) {
         int32_t a01, a23, q0, q1, q2, q3, q4, q5, q6, q7; /* separate loads: no copy on the stack */
@@ -124,15 +125,16 @@ static void gates4(qmatrix w, int j, int units, const int16_t *a, int n, int32_t
 #endif
 
 /* Unit j's gate columns (count: 4 for an LSTM, 3 for a GRU, 1 the dense head) of w times a (n
- * inputs), in Q12:
- * out[g] is column g * units + j. The generator stores a unit's weights together, four rows at
- * a time with its gates' columns side by side; then the last n % 4 rows, gate after gate
- * (export/c_integer.py, interleaved). One pass over the unit's weights, in order. The sums are
- * exact integers: the same to the bit on the DSP path. */
+ * inputs): out[g] is column g * units + j, on entry the column's sum so far (0, or a first
+ * layer's bias and input: lstm_first), on return in Q12. The generator stores a unit's weights
+ * together, four rows at a time with its gates' columns side by side; then the last n % 4 rows,
+ * gate after gate (export/c_integer.py, interleaved). One pass over the unit's weights, in
+ * order. The sums are exact integers: the same to the bit on the DSP path. */
 static void gates(qmatrix w, int j, int units, int count, const int16_t *a, int n, int32_t *out) {
     if (n == 1) { /* a first layer's one input: a product per gate, its weights side by side */
         const ef_weight *p = w.values + (long)j * count;
-        for (int g = 0; g < count; g++) out[g] = requantize(a[0] * p[g], w, g * units + j);
+        for (int g = 0; g < count; g++)
+            out[g] = requantize(out[g] + a[0] * p[g], w, g * units + j);
         return;
     }
 #if EF_DSP
@@ -145,7 +147,7 @@ static void gates(qmatrix w, int j, int units, int count, const int16_t *a, int 
     const int full = n / 4 * 4, rest = n - full;
     for (int g = 0; g < count; g++) { /* a column at a time: one sum, as few registers as that */
         const ef_weight *p = unit + 4 * g, *tail = unit + (long)count * full + g * rest;
-        int32_t sum = 0;
+        int32_t sum = out[g];
         for (int i = 0; i < full; i += 4, p += 4 * count) {
             sum += a[i] * p[0];
             sum += a[i + 1] * p[1];
@@ -157,20 +159,46 @@ static void gates(qmatrix w, int j, int units, int count, const int16_t *a, int 
     }
 }
 
+#if EF_LSTM || EF_LSTM_FIRST
+/* The cell of an LSTM unit (Keras's gates i, f, c, o) from its gates' pre-activations z (Q12):
+ * c (Q11) updated in place, the new h (Q15) returned. */
+static inline int16_t lstm_cell(const int32_t *z, int16_t *c) {
+    int32_t i = sigmoid(z[0]), f = sigmoid(z[1]), g = tanh_(z[2]), o = sigmoid(z[3]);
+    *c = saturate(((f * *c + (1 << 14)) >> 15) + ((i * g + (1 << 18)) >> 19));
+    return saturate((o * tanh_(2 * (int32_t)*c) + (1 << 14)) >> 15);
+}
+#endif
+
 #if EF_LSTM
-/* One LSTM step (Keras's gates i, f, c, o): x is n wide (Q12 or Q15); h (Q15) and c (Q11) are
+/* One step of an LSTM above another layer: x is its h (n wide, Q15); h (Q15) and c (Q11) are
  * updated in place, unit by unit (the old h feeds every unit's gates: the new one waits). */
 static void lstm(const int16_t *x, int n, int16_t *h, int16_t *c, int units, qmatrix k,
                  qmatrix r, const int32_t *b) {
     int16_t next[UNITS];
     for (int j = 0; j < units; j++) {
-        int32_t z[4], zx[4], zh[4];
-        gates(k, j, units, 4, x, n, zx);
+        int32_t z[4] = {0, 0, 0, 0}, zh[4] = {0, 0, 0, 0};
+        gates(k, j, units, 4, x, n, z);
         gates(r, j, units, 4, h, units, zh);
-        for (int gate = 0; gate < 4; gate++) z[gate] = b[gate * units + j] + zx[gate] + zh[gate];
-        int32_t i = sigmoid(z[0]), f = sigmoid(z[1]), g = tanh_(z[2]), o = sigmoid(z[3]);
-        c[j] = saturate(((f * c[j] + (1 << 14)) >> 15) + ((i * g + (1 << 18)) >> 19));
-        next[j] = saturate((o * tanh_(2 * (int32_t)c[j]) + (1 << 14)) >> 15);
+        for (int gate = 0; gate < 4; gate++) z[gate] += b[gate * units + j] + zh[gate];
+        next[j] = lstm_cell(z, &c[j]);
+    }
+    for (int j = 0; j < units; j++) h[j] = next[j];
+}
+#endif
+
+#if EF_LSTM_FIRST
+/* One step of a first LSTM layer, its one input x (Q12): a column's sum starts at its bias plus
+ * x times its input weight, both int32 in the units of the recurrent sum (export/c_integer.py,
+ * first_lstm), so one requantization brings the three to Q12. */
+static void lstm_first(int16_t x, int16_t *h, int16_t *c, int units, const int32_t *xw,
+                       qmatrix r, const int32_t *b) {
+    int16_t next[UNITS];
+    for (int j = 0; j < units; j++) {
+        const int32_t *bj = b + j, *xj = xw + j; /* unit j's columns, units apart */
+        int32_t z[4] = {bj[0] + x * xj[0], bj[units] + x * xj[units],
+                        bj[2 * units] + x * xj[2 * units], bj[3 * units] + x * xj[3 * units]};
+        gates(r, j, units, 4, h, units, z);
+        next[j] = lstm_cell(z, &c[j]);
     }
     for (int j = 0; j < units; j++) h[j] = next[j];
 }
@@ -183,7 +211,7 @@ static void gru(const int16_t *x, int n, int16_t *h, int units, qmatrix k, qmatr
                 const int32_t *b) {
     int16_t next[UNITS];
     for (int j = 0; j < units; j++) {
-        int32_t zx[3], zh[3];
+        int32_t zx[3] = {0, 0, 0}, zh[3] = {0, 0, 0};
         gates(k, j, units, 3, x, n, zx);
         gates(r, j, units, 3, h, units, zh);
         for (int gate = 0; gate < 3; gate++) {

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from export.c import FIXED, model_header
-from export.c_integer import H_BITS, TABLE, X_BITS, q12, qmatrix
+from export.c_integer import H_BITS, TABLE, X_BITS, first_lstm, q12, qmatrix
 from export.c_text import array, matrix
 from runtime.windows import Normalization
 
@@ -62,9 +62,9 @@ def floats(name: str, values: np.ndarray) -> str:
     return f"float {name}[{np.size(values)}] = {{{items}}};"
 
 
-def layer(rng, gates: int):
+def layer(rng, gates: int, inputs: int = N):
     kernel, recurrent = (
-        on_column_grid(rng, N, gates * UNITS),
+        on_column_grid(rng, inputs, gates * UNITS),
         on_column_grid(rng, UNITS, gates * UNITS),
     )
     bias = rng.normal(0, 0.3, (2, gates * UNITS) if gates == 3 else gates * UNITS)
@@ -109,9 +109,12 @@ int main(void) {{
 
 
 def test_the_integer_layers_match_numpy_within_their_fixed_point(tmp_path):
+    """An LSTM above another layer, a first LSTM layer (its one input folded into its sums) and
+    a GRU, one step each."""
     rng = np.random.default_rng(2)
     x, h, c = rng.uniform(-1, 1, N), rng.uniform(-0.9, 0.9, UNITS), rng.uniform(-2, 2, UNITS)
     lk, lr, lb = layer(rng, 4)
+    fk, fr, fb = layer(rng, 4, inputs=1)
     gk, gr, gb = layer(rng, 3)
 
     def fixed(name: str, v: np.ndarray, bits: int) -> str:
@@ -125,6 +128,7 @@ def test_the_integer_layers_match_numpy_within_their_fixed_point(tmp_path):
 #define EFI_STATE_SIZE 1
 #define EFI_HORIZON 1
 #define UNITS {UNITS}
+#define EF_LSTM_FIRST 1
 #define EF_LSTM 1
 #define EF_GRU 1
 void efi_step(int16_t state[EFI_STATE_SIZE], int16_t x, int16_t y[EFI_HORIZON]);
@@ -135,6 +139,7 @@ void efi_step(int16_t state[EFI_STATE_SIZE], int16_t x, int16_t y[EFI_HORIZON]) 
 {qmatrix("LK", lk, X_BITS, None, 4)}
 {qmatrix("LR", lr, H_BITS, None, 4)}
 {q12("LB", lb)}
+{first_lstm(fk, fr, fb, None)}
 {qmatrix("GK", gk, X_BITS, None, 3)}
 {qmatrix("GR", gr, H_BITS, None, 3)}
 {q12("GB", gb)}
@@ -143,17 +148,24 @@ int main(void) {{
     {fixed("h", h, H_BITS)}
     {fixed("c", c, 11)}
     {fixed("g", h, H_BITS)}
+    {fixed("fh", h, H_BITS)}
+    {fixed("fc", c, 11)}
     lstm(x, {N}, h, c, UNITS, LK, LR, LB);
+    lstm_first(x[0], fh, fc, UNITS, X0, R0, B0);
     gru(x, {N}, g, UNITS, GK, GR, GB);
-    for (int j = 0; j < UNITS; j++) printf("%d %d %d\\n", h[j], c[j], g[j]);
+    for (int j = 0; j < UNITS; j++) printf("%d %d %d %d %d\\n", h[j], c[j], fh[j], fc[j], g[j]);
     return 0;
 }}
 """
-    got = run_c(tmp_path, program).reshape(UNITS, 3).T / [[2.0**H_BITS], [2.0**11], [2.0**H_BITS]]
-    want_h, want_c = lstm_step(x, h, c, lk, lr, lb)
-    np.testing.assert_allclose(got[0], want_h, atol=3e-3)
-    np.testing.assert_allclose(got[1], want_c, atol=3e-3)
-    np.testing.assert_allclose(got[2], gru_step(x, h, gk, gr, gb), atol=3e-3)
+    scale = 2.0 ** np.array([[H_BITS], [11], [H_BITS], [11], [H_BITS]])
+    got = run_c(tmp_path, program).reshape(UNITS, 5).T / scale
+    for got_h, got_c, want in [
+        (got[0], got[1], lstm_step(x, h, c, lk, lr, lb)),
+        (got[2], got[3], lstm_step(x[:1], h, c, fk, fr, fb)),
+    ]:
+        np.testing.assert_allclose(got_h, want[0], atol=3e-3)
+        np.testing.assert_allclose(got_c, want[1], atol=3e-3)
+    np.testing.assert_allclose(got[4], gru_step(x, h, gk, gr, gb), atol=3e-3)
 
 
 def test_the_integer_sigmoid_table_is_the_generators(tmp_path):
