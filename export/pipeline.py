@@ -20,6 +20,7 @@ from training.files import staged, step_weights_file, write_json
 from . import c_integer
 from .converter import Converter
 from .inspect import tflite_metadata
+from .kept import keep_earlier
 from .parity import latency_us
 from .references import References, load_inputs, load_keras, references
 from .report import write_report
@@ -251,6 +252,7 @@ def _export(
                 make_file(v, tmp / v.filename, artifacts, meta, refs, model_info, converter, say)
             )
         refs.ref.save(tmp / REFERENCE)
+        kept, kept_failed = keep_earlier(artifacts, tmp, {v.filename for v in variants})
         manifest = {
             "format": FORMAT,
             "model": model_info,
@@ -260,8 +262,9 @@ def _export(
                 "bytes": (tmp / REFERENCE).stat().st_size,
                 "sha256": sha256_file(tmp / REFERENCE),
             },
-            "files": [r["entry"] for r in rows if "entry" in r],
-            "failed": [
+            "files": kept + [r["entry"] for r in rows if "entry" in r],
+            "failed": kept_failed
+            + [
                 {k: r[k] for k in ("file", "variant", "mode", "error")}
                 for r in rows
                 if "error" in r

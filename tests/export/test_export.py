@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
+from export.kept import keep_earlier
 from export.variants import BY_KEY, VARIANTS
 from runtime.anomaly import THRESHOLD
-from runtime.manifest import variant_key
+from runtime.manifest import find_entry, variant_key, verify
 from tests.conftest import run_here
 from tests.make_artifacts import MODELS
 
@@ -180,6 +181,22 @@ def test_a_tightened_bound_fails_the_gate_and_still_writes_everything(test_artif
     verdict = {f["variant"]: f["parity"]["passed"] for f in manifest["files"]}
     assert verdict == {"float32": False, "onnx": True}
     assert "**FAILED**" in (folder / "report.md").read_text()
+
+
+def test_exporting_some_variants_keeps_the_other_files_of_the_same_model(test_artifacts, tmp_path):
+    """`--variants` refreshes the files it names; the earlier export's other files (the other C
+    sources and their headers too) stay listed and usable, unless the model was retrained."""
+    folder = tmp_path / "gru"
+    shutil.copytree(test_artifacts / "gru", folder)
+    before = json.loads((folder / "manifest.json").read_text())
+    res = run_here("export", "--dir", str(folder), "--variants", "c_integer", "--modes", "step")
+    assert res.returncode == 0, res.stderr
+    after = json.loads((folder / "manifest.json").read_text())
+    assert sorted(f["file"] for f in after["files"]) == sorted(f["file"] for f in before["files"])
+    for info in after["files"]:
+        verify(find_entry(folder / info["file"]))
+    (folder / "model.json").write_text((folder / "model.json").read_text() + "\n")  # retrained
+    assert keep_earlier(folder, tmp_path / "staging", set()) == ([], [])
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
