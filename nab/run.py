@@ -14,6 +14,7 @@ import numpy as np
 from fleet.inputs import PER_SERIES
 from training.cli import changed_options
 from training.config import TrainConfig
+from training.files import commit
 
 from .corpus import Corpus, Series
 from .detect import Detection, stream_file
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             plot(out / "plots", args.show, series, data, found, detector, scores)
     board_file = Path(args.nab) / "results" / "final_results.json"
     board = json.loads(board_file.read_text()) if board_file.is_file() and not args.files else {}
-    table = score_table(results, board, quiet)
+    table = f"At {commit()} (`make nab`, models trained by that commit's training).\n\n"
+    table += score_table(results, board, quiet)
     summary = {
         "files": len(series),
         "trained": len(trained),
