@@ -17,7 +17,9 @@ from runtime.cli.args import ArgumentParser, run_cli
 from runtime.forecaster import open_model
 from runtime.sources import read_csv_column
 from runtime.stream import Stream
-from training.files import write_between_markers
+from training.files import commit, write_between_markers
+
+ALARMS = "alarms.json"  # in the fleet's folder: what make nab's table reads (nab/run.py)
 
 
 def count(model_dir: Path, series: Path, variant: str, mode: str) -> dict:
@@ -72,7 +74,8 @@ def main() -> int:
             rows[name] = count(args.fleet / name, csv, args.variant, args.mode)
     text = table(rows, args.variant, args.mode)
     print(text)
-    (args.fleet / "alarms.json").write_text(json.dumps(rows, indent=2) + "\n")
+    measured = {"commit": commit(), "variant": args.variant, "mode": args.mode, "series": rows}
+    (args.fleet / ALARMS).write_text(json.dumps(measured, indent=2) + "\n")
     if args.doc:
         write_between_markers(args.doc, args.block or f"alarms-{args.fleet.name}", text)
     return 0

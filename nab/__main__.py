@@ -101,6 +101,13 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     add_cluster_options(r)
     r.add_argument("--show", default=SHOW_SERIES, help="the series plotted whole")
     r.add_argument("--doc", help="write the score table between the nab markers of this file")
+    r.add_argument(
+        "--corpus-alarms",
+        type=Path,
+        default=Path("build/corpus-fleet"),
+        help="make corpus-table's fleets, whose alarms.json the table shows "
+        "(default: build/corpus-fleet)",
+    )
     add_dataclass_options(r, TrainConfig, skip=PER_SERIES)
     r.set_defaults(run=run)
 

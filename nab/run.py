@@ -30,23 +30,51 @@ def detector_name(variant: str) -> str:
 
 
 def score_table(
-    scores: dict[str, dict], board: dict[str, dict], quiet: dict[str, float] | None = None
+    scores: dict[str, dict],
+    board: dict[str, dict],
+    quiet: dict[str, float] | None = None,
+    corpus: dict[str, str] | None = None,
 ) -> str:
     """Our detectors' three scores beside NAB's scoreboard (final_results.json), best first, and
     ours' alarms per 1,000 samples on the files without an anomaly (at the exported threshold,
-    as a device raises them; NAB's scores use their own best threshold per profile)."""
+    as a device raises them; NAB's scores use their own best threshold per profile) and, where
+    measured, on the non-NAB corpus (`corpus`: per detector, the cell's text)."""
     rows = {name: {p: s[p]["score"] for p in PROFILES} for name, s in scores.items()}
     rows |= {name: {p: b[p] for p in PROFILES} for name, b in board.items() if name not in rows}
-    ours, quiet = set(scores), quiet or {}
+    ours, quiet, corpus = set(scores), quiet or {}, corpus or {}
     lines = [
-        "| detector | standard | reward low FP | reward low FN | alarms / 1,000 without anomaly |",
-        "|---|---:|---:|---:|---:|",
+        "| detector | standard | reward low FP | reward low FN | alarms / 1,000 without anomaly "
+        "| alarms / 1,000, non-NAB corpus |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in sorted(rows.items(), key=lambda kv: -kv[1]["standard"]):
         label = f"**{name}** (this project)" if name in ours else name
         rate = f"{quiet[name]:.2f}" if name in quiet else ""
-        lines.append(f"| {label} | " + " | ".join(f"{r[p]:.1f}" for p in PROFILES) + f" | {rate} |")
+        cells = " | ".join(f"{r[p]:.1f}" for p in PROFILES)
+        lines.append(f"| {label} | {cells} | {rate} | {corpus.get(name, '')} |")
     return "\n".join(lines) + "\n"
+
+
+def corpus_alarms(folder: Path) -> dict[str, str]:
+    """Per detector, the alarms per 1,000 samples that `make corpus-table` counted on the non-NAB
+    corpus (its sets' alarms.json under `folder`): all together, with the series and the commit
+    it was measured at; nothing where it has not run."""
+    from fleet.alarms import ALARMS
+
+    found: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob(f"*/{ALARMS}")):
+        try:
+            measured = json.loads(path.read_text())
+            found.setdefault(detector_name(measured["variant"]), []).append(measured)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an older file without its commit, or a damaged one: not shown
+    out = {}
+    for name, sets in found.items():
+        series = [r for m in sets for r in m["series"].values()]
+        rate = 1000 * sum(r["alarms"] for r in series) / max(1, sum(r["samples"] for r in series))
+        commits = ", ".join(sorted({m["commit"] for m in sets}))
+        out[name] = f"{rate:.2f} ({len(series)} series, at {commits})"
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     board_file = Path(args.nab) / "results" / "final_results.json"
     board = json.loads(board_file.read_text()) if board_file.is_file() and not args.files else {}
     table = f"At {commit()} (`make nab`, models trained by that commit's training).\n\n"
-    table += score_table(results, board, quiet)
+    table += score_table(results, board, quiet, corpus_alarms(args.corpus_alarms))
     summary = {
         "files": len(series),
         "trained": len(trained),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from nab.run import corpus_alarms, score_table
 from tests.conftest import run_module
 
 NAB = Path(__file__).resolve().parents[3] / "shared" / "nab"
@@ -41,3 +42,17 @@ def test_one_file_through_the_benchmark(tmp_path):
     assert "edge-int8" in (tmp_path / "nab.md").read_text()
     for plot in ("artificialWithAnomaly.png", "series.png"):
         assert (tmp_path / "plots" / plot).stat().st_size > 10_000
+    # the alarms an ordinary series raises, as make corpus-table counts them, in make nab's table
+    fleet = tmp_path / "models" / "artificialWithAnomaly"
+    res = run_module("fleet.alarms", str(fleet), str(NAB / "data" / "artificialWithAnomaly"))
+    assert res.returncode == 0, res.stderr
+    measured = json.loads((fleet / "alarms.json").read_text())
+    assert measured["commit"] and list(measured["series"]) == ["art_daily_jumpsup"]
+    counted = measured["series"]["art_daily_jumpsup"]
+    assert counted["samples"] == len(data)
+    cell = (
+        f"{1000 * counted['alarms'] / counted['samples']:.2f} (1 series, at {measured['commit']})"
+    )
+    corpus = corpus_alarms(tmp_path / "models")
+    assert corpus == {"edge-int8": cell}
+    assert f"| {cell} |" in score_table(summary["scores"], {}, None, corpus)
