@@ -9,6 +9,7 @@
 #define EF_FLOAT_H
 
 #include <math.h>
+#include <string.h>
 
 typedef struct {
 #if EF_INT8_WEIGHTS
@@ -21,33 +22,57 @@ typedef struct {
     int per_column;
 } matrix;
 
-/* e^x for the gates. On a Cortex-M4F/M7 newlib's expf costs about 35 instructions and a call;
- * this one (2^(x log2 e): the integer part into the exponent bits, the rest by a degree-5
- * polynomial fitted to 2^f on [-1/2, 1/2], relative error 1.9e-7 in float) about 20, inlined.
- * Elsewhere the C library's (glibc's was faster on x86 than any polynomial tried). */
-#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
-static inline float exp_(float x) {
-    union { float f; unsigned u; } n, scale;
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float t = x * 1.44269504f;
-    n.f = t + 12582912.0f; /* 1.5 * 2^23: t rounded to an integer, in the low bits */
-    float f = t - (n.f - 12582912.0f);
+/* e^x for x in [-87, 88]: 2^(x log2 e), the integer part into the exponent bits, the rest by a
+ * degree-5 polynomial fitted to 2^f on [-1/2, 1/2], relative error 1.9e-7 in float. */
+static inline float exp_in_range(float x) {
+    float t = x * 1.44269504f, n = t + 12582912.0f; /* 1.5 * 2^23: t rounded, in the low bits */
+    float f = t - (n - 12582912.0f), scale;
     float p = 1.32647261e-3f;
     p = p * f + 9.67151299e-3f;
     p = p * f + 5.55073358e-2f;
     p = p * f + 2.40222424e-1f;
     p = p * f + 6.93147004e-1f;
     p = p * f + 1.0f;
-    scale.u = (n.u + 127u) << 23; /* 2^round(t): the rest of n's bits shift out */
-    return p * scale.f;
+    unsigned bits;
+    memcpy(&bits, &n, 4);
+    bits = (bits + 127u) << 23; /* 2^round(t): the rest of n's bits shift out */
+    memcpy(&scale, &bits, 4);
+    return p * scale;
 }
+
+/* e^x one at a time. On a Cortex-M4F/M7 newlib's expf costs about 35 instructions and a call,
+ * the polynomial about 20, inlined; elsewhere the C library's (glibc's was the faster here). */
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
+static inline float exp_(float x) {
+    return exp_in_range(x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x);
+}
+#define EF_LANES 0 /* no vector unit: a step's gates unit by unit, one pass */
+#define exp_lanes exp_
 #else
+#define EF_LANES 1 /* a step's gates gate by gate, loops a compiler vectorizes */
 #define exp_ expf
+
+/* when ? a : b, without a branch */
+static inline float pick(int when, float a, float b) {
+    unsigned ua, ub, mask = 0u - (unsigned)when;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    ua = (ua & mask) | (ub & ~mask);
+    memcpy(&a, &ua, 4);
+    return a;
+}
+
+/* e^x in a loop over many x: clamped without a branch, so that the compiler vectorizes the loop
+ * (four lanes with SSE2 or NEON; glibc's expf, a call, stops it). */
+static inline float exp_lanes(float x) {
+    x = pick(x < -87.0f, -87.0f, x);
+    return exp_in_range(pick(x > 88.0f, 88.0f, x));
+}
 #endif
 
 /* From exp alone: tanh(x) = 2 / (1 + e^-2x) - 1 took half the time of tanhf here. */
-static float sigmoid(float x) { return 1.0f / (1.0f + exp_(-x)); }
-static float tanh_(float x) { return 2.0f / (1.0f + exp_(-2.0f * x)) - 1.0f; }
+static inline float sigmoid(float x) { return 1.0f / (1.0f + exp_(-x)); }
+static inline float tanh_(float x) { return 2.0f / (1.0f + exp_(-2.0f * x)) - 1.0f; }
 
 #if EF_INT8_WEIGHTS
 /* z[0..m) += a[0..n) times w (n rows of m, Keras's layout, int8 times the column's scale). A row
@@ -136,6 +161,13 @@ static void matvec(float *z, const float *a, int n, matrix w, int m) {
 #endif
 
 #if EF_LSTM
+/* An LSTM unit's new c (updated in place) and h from its gates' sigmoids: i, f, o, and s of twice
+ * the cell input (tanh(v) = 2 sigmoid(2v) - 1). */
+static inline float lstm_cell(float i, float f, float s, float o, float *c) {
+    *c = f * *c + i * (2.0f * s - 1.0f);
+    return o * (2.0f / (1.0f + exp_lanes(-2.0f * *c)) - 1.0f);
+}
+
 /* One LSTM step (Keras's gates i, f, c, o): x is n wide; h and c are updated in place. */
 static void lstm(const float *x, int n, float *h, float *c, int units, matrix k, matrix r,
                  const float *b) {
@@ -143,12 +175,18 @@ static void lstm(const float *x, int n, float *h, float *c, int units, matrix k,
     for (int j = 0; j < 4 * units; j++) z[j] = b[j];
     matvec(z, x, n, k, 4 * units);
     matvec(z, h, units, r, 4 * units);
+#if EF_LANES
+    for (int j = 2 * units; j < 3 * units; j++) z[j] *= 2.0f;
+    for (int j = 0; j < 4 * units; j++) z[j] = 1.0f / (1.0f + exp_lanes(-z[j]));
+    for (int j = 0; j < units; j++)
+        h[j] = lstm_cell(z[j], z[units + j], z[2 * units + j], z[3 * units + j], &c[j]);
+#else
     for (int j = 0; j < units; j++) {
         float i = sigmoid(z[j]), f = sigmoid(z[units + j]);
-        float g = tanh_(z[2 * units + j]), o = sigmoid(z[3 * units + j]);
-        c[j] = f * c[j] + i * g;
-        h[j] = o * tanh_(c[j]);
+        float s = sigmoid(2.0f * z[2 * units + j]), o = sigmoid(z[3 * units + j]);
+        h[j] = lstm_cell(i, f, s, o, &c[j]);
     }
+#endif
 }
 #endif
 
