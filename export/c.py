@@ -80,6 +80,7 @@ def stream_bytes(state_size: int, period: int = 0) -> int:
             ("residual", Tail),
             ("season", Tail),
             ("alarms", ctypes.c_float),
+            ("thirst", ctypes.c_float),
             ("lo", ctypes.c_float),
             ("hi", ctypes.c_float),
             ("score", ctypes.c_float),

@@ -34,6 +34,8 @@ def defines(anomaly: dict) -> str:
 #define EF_SCORE_QUIET_FROM {float_literal(p.quiet_from)}
 #define EF_SCORE_FATIGUE {float_literal(p.fatigue)} /* each alarm lowers later tail scores so */
 #define EF_SCORE_FATIGUE_MEMORY {float_literal(p.fatigue_memory)} /* samples it fades over */
+#define EF_SCORE_THIRST {float_literal(p.thirst)} /* time without alarm raises them up to so */
+#define EF_SCORE_THIRST_MEMORY {float_literal(p.thirst_memory)} /* samples it grows back over */
 /* The samples' range in training: a new stream starts from it (a sample within it is no
  * novelty); 0: unknown, the range starts at the first sample. */
 #define EF_TRAINED_RANGE {known}

@@ -14,6 +14,9 @@ Per sample, online and O(1), in [0, 1]:
 - each alarm (a score of `quiet_from` or more) lowers the tail scores that follow by `fatigue`
   (asks for a tail `10**(fatigue * log_range)` times smaller), fading over `fatigue_memory`
   samples: a series that keeps surprising its model alarms less often, a new extreme still scores 1;
+- the other way, the longer a stream goes without an alarm the more its tail scores are raised,
+  by up to `thirst`, approached over `thirst_memory` samples and reset by an alarm: a quiet
+  stream's first surprise in a long while needs a smaller tail than a noisy stream's next one;
 - after an alarm, the next `quiet` samples score 0: one event, one alarm (a fault that lasts
   raises it again once the quiet period ends).
 A sample is an anomaly when its score reaches the threshold (the manifest's, THRESHOLD by
@@ -47,6 +50,8 @@ class ScoreParams:
     quiet_from: float = THRESHOLD  # the score that starts a quiet period (an alarm)
     fatigue: float = 0.05  # lowers the tail scores after each alarm by this (0: off)
     fatigue_memory: float = 5000.0  # samples over which an alarm's fatigue fades (1/e)
+    thirst: float = 0.03  # raises the tail scores by up to this after a long time without alarm
+    thirst_memory: float = 1000.0  # samples over which thirst grows back after an alarm (1/e)
     season_rate: float = 0.15  # how far the seasonal profile moves towards each new period
 
     def to_dict(self) -> dict:
@@ -166,7 +171,7 @@ class AnomalyScore:
     def reset(self) -> None:
         """Forget every sample (not the training range)."""
         self.hold = self.seen = 0
-        self.alarms = 0.0
+        self.alarms = self.thirst = 0.0
         # the range of the samples seen (NaN: none yet)
         self.lo, self.hi = self.trained if self.trained else (math.nan, math.nan)
         self.residual, self.season = _Tail(self.p), _Tail(self.p)
@@ -197,7 +202,7 @@ class AnomalyScore:
         score = _likelihood(z, p.log_range)  # 0 while both warm up (z = -inf)
         self.alarms *= 1.0 - 1.0 / p.fatigue_memory
         if score < 1.0:
-            score = max(0.0, score - p.fatigue * self.alarms)
+            score = max(0.0, min(1.0, score - p.fatigue * self.alarms + p.thirst * self.thirst))
         margin = p.novelty * (self.hi - self.lo)
         if p.novelty >= 0 and (value > self.hi + margin or value < self.lo - margin):
             score = 1.0
@@ -206,9 +211,11 @@ class AnomalyScore:
         if self.hold > 0:
             self.hold -= 1
             return 0.0
+        self.thirst += (1.0 - self.thirst) / p.thirst_memory
         if score >= p.quiet_from:
             self.hold = p.quiet
             self.alarms += 1.0
+            self.thirst = 0.0
         return score
 
     def get_state(self) -> list[float | None]:
@@ -218,6 +225,7 @@ class AnomalyScore:
             self.hold,
             self.seen,
             self.alarms,
+            self.thirst,
             lo,
             hi,
             *self.residual.get_state(),
@@ -228,20 +236,21 @@ class AnomalyScore:
     def set_state(self, state: list, what: str = "the score state") -> None:
         """Resume from get_state() of a score with the same period: every value checked
         first (ValueError naming the bad one; the score is left as it was)."""
-        if not isinstance(state, list) or len(state) != 13 + self.period:
+        if not isinstance(state, list) or len(state) != 14 + self.period:
             raise ValueError(
-                f"{what} does not hold the {13 + self.period} values of this runtime's score"
+                f"{what} does not hold the {14 + self.period} values of this runtime's score"
             )
         hold = checks.integer(state[0], f"{what} hold", hi=self.p.quiet)
         seen = checks.integer(state[1], f"{what} seen")
         alarms = checks.number(state[2], f"{what} alarms", lo=0.0)
-        lo, hi = (checks.optional_number(v, f"{what} range") for v in state[3:5])
+        thirst = checks.number(state[3], f"{what} thirst", lo=0.0, hi=1.0)
+        lo, hi = (checks.optional_number(v, f"{what} range") for v in state[4:6])
         if (lo is None) != (hi is None) or (lo is not None and lo > hi):
             raise ValueError(f"{what} range is [{lo}, {hi}], not a range")
         residual, season = _Tail(self.p), _Tail(self.p)
-        residual.set_state(state[5:9], f"{what} residual")
-        season.set_state(state[9:13], f"{what} season")
-        profile = checks.numbers(state[13:], f"{what} profile")
-        self.hold, self.seen, self.alarms = hold, seen, alarms
+        residual.set_state(state[6:10], f"{what} residual")
+        season.set_state(state[10:14], f"{what} season")
+        profile = checks.numbers(state[14:], f"{what} profile")
+        self.hold, self.seen, self.alarms, self.thirst = hold, seen, alarms, thirst
         self.lo, self.hi = (math.nan, math.nan) if lo is None else (lo, hi)
         self.residual, self.season, self.profile = residual, season, profile

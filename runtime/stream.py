@@ -12,7 +12,7 @@ from .errors import UserError
 from .forecaster import StepModel, WindowModel
 from .windows import RANGE_MARGIN, SATURATE, WindowBuffer, reach
 
-STATE_FORMAT = 2  # get_state()'s layout; a state of another is refused, not guessed at
+STATE_FORMAT = 3  # get_state()'s layout; a state of another is refused, not guessed at
 
 
 class Stream:

@@ -27,10 +27,10 @@ static void decode(const float y[EF_HORIZON], float last, float forecast[EF_HORI
 #endif
 }
 
-/* ef_stream's score fields: residual and season (ef_tail), alarms, lo, hi, score, quiet, anomaly,
- * and profile[EF_SEASON_PERIOD] where the series has a period */
+/* ef_stream's score fields: residual and season (ef_tail), alarms, thirst, lo, hi, score, quiet,
+ * anomaly, and profile[EF_SEASON_PERIOD] where the series has a period */
 static void score_reset(ef_stream *s) {
-    s->alarms = s->lo = s->hi = s->score = 0.0f;
+    s->alarms = s->thirst = s->lo = s->hi = s->score = 0.0f;
 #if EF_TRAINED_RANGE
     s->lo = EF_TRAINED_LO;
     s->hi = EF_TRAINED_HI;
@@ -74,7 +74,8 @@ static float score(ef_stream *s, float sample, float size) {
     float v = -log10f(p + powf(10.0f, -EF_SCORE_LOG_RANGE)) / EF_SCORE_LOG_RANGE;
     if (v > 1.0f) v = 1.0f;
     s->alarms *= 1.0f - 1.0f / EF_SCORE_FATIGUE_MEMORY;
-    if (v < 1.0f) v = fmaxf(0.0f, v - EF_SCORE_FATIGUE * s->alarms);
+    if (v < 1.0f)
+        v = fmaxf(0.0f, fminf(1.0f, v - EF_SCORE_FATIGUE * s->alarms + EF_SCORE_THIRST * s->thirst));
     float margin = EF_SCORE_NOVELTY * (s->hi - s->lo);
     if (EF_SCORE_NOVELTY >= 0 && (sample > s->hi + margin || sample < s->lo - margin)) v = 1.0f;
     if (s->residual.count <= EF_SCORE_WARMUP) return 0.0f;
@@ -82,9 +83,11 @@ static float score(ef_stream *s, float sample, float size) {
         s->quiet--;
         return 0.0f;
     }
+    s->thirst += (1.0f - s->thirst) / EF_SCORE_THIRST_MEMORY;
     if (v >= EF_SCORE_QUIET_FROM) {
         s->quiet = EF_SCORE_QUIET;
         s->alarms += 1.0f;
+        s->thirst = 0.0f;
     }
     return v;
 }

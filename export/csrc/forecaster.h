@@ -25,6 +25,7 @@ typedef struct {
     float forecast;             /* the next sample's forecast: its residual is against it */
     ef_tail residual, season;   /* the anomaly score's running values */
     float alarms;               /* recent alarms, fading: the score's fatigue */
+    float thirst;               /* 0 after an alarm, towards 1 without one: the score's thirst */
     float lo, hi;               /* the range of the samples pushed */
     float score;                /* the last sample's anomaly score, 0 to 1 (0 before a forecast) */
     long count;                 /* samples pushed since ef_reset */

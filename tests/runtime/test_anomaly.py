@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from runtime import Stream, open_model
-from runtime.anomaly import THRESHOLD, AnomalyScore, seasonal_period
+from runtime.anomaly import THRESHOLD, AnomalyScore, ScoreParams, seasonal_period
 from tests.conftest import run_module
 
 from .conftest import FLOAT, needs_tflite
@@ -124,3 +124,21 @@ def test_a_day_unlike_the_others_scores_high_with_the_period():
     assert got[288][day].max() >= THRESHOLD > got[0][day].max()
     others = np.r_[3 * 288 : 9 * 288, 10 * 288 : 12 * 288]
     assert got[288][others].max() < THRESHOLD
+
+
+def test_a_long_quiet_lowers_the_bar_and_an_alarm_resets_it():
+    """The same small surprise after 3,000 quiet samples and 100 samples after an alarm: the
+    first scores nearly `thirst` more than without thirst, the second hardly more (fatigue off,
+    so that thirst alone moves the scores; the alarm is the one sample past the threshold)."""
+    sizes = np.random.default_rng(3).uniform(0.05, 0.15, 4000)
+    sizes[3000:3002] = sizes[3600:3602] = 0.25
+    sizes[3500] = 5.0
+    got = {}
+    for thirst in (ScoreParams.thirst, 0.0):
+        score = AnomalyScore(ScoreParams(fatigue=0.0, thirst=thirst))
+        got[thirst] = np.array([score.push(0.0, s) for s in sizes])
+        assert np.flatnonzero(got[thirst] >= THRESHOLD).tolist() == [3500]
+    raised = got[ScoreParams.thirst] - got[0.0]
+    assert 0.9 * ScoreParams.thirst < raised[3000] <= ScoreParams.thirst
+    assert 0 < raised[3600] < 0.15 * ScoreParams.thirst
+    assert raised.max() <= ScoreParams.thirst
