@@ -117,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
             plot(out / "plots", args.show, series, data, found, detector, scores)
     board_file = Path(args.nab) / "results" / "final_results.json"
     board = json.loads(board_file.read_text()) if board_file.is_file() and not args.files else {}
-    table = f"At {commit()} (`make nab`, models trained by that commit's training).\n\n"
+    kept = sum(bool(r.get("resumed")) for r in rows)
+    made = f"{kept} of the models kept from an earlier run" if kept else "models trained by it"
+    table = f"At {commit()} (`make nab`; {made}).\n\n"
     table += score_table(results, board, quiet, corpus_alarms(args.corpus_alarms))
     summary = {
         "files": len(series),
