@@ -115,12 +115,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if variant == args.variant[0]:
             plot(out / "plots", args.show, series, data, found, detector, scores)
-    board_file = Path(args.nab) / "results" / "final_results.json"
-    board = json.loads(board_file.read_text()) if board_file.is_file() and not args.files else {}
-    kept = sum(bool(r.get("resumed")) for r in rows)
-    made = f"{kept} of the models kept from an earlier run" if kept else "models trained by it"
-    table = f"At {commit()} (`make nab`; {made}).\n\n"
-    table += score_table(results, board, quiet, corpus_alarms(args.corpus_alarms))
+    table = heading(rows) + score_table(
+        results, published(args), quiet, corpus_alarms(args.corpus_alarms)
+    )
     summary = {
         "files": len(series),
         "trained": len(trained),
@@ -139,6 +136,19 @@ def run(args: argparse.Namespace) -> int:
 
         write_between_markers(Path(args.doc), "nab", table)
     return 0
+
+
+def heading(rows: list[dict]) -> str:
+    """The table's first line: the commit, and how many models an earlier run made."""
+    kept = sum(bool(r.get("resumed")) for r in rows)
+    made = f"{kept} of the models kept from an earlier run" if kept else "models trained by it"
+    return f"At {commit()} (`make nab`; {made}).\n\n"
+
+
+def published(args: argparse.Namespace) -> dict:
+    """NAB's published results (its leaderboard), when the whole corpus was scored."""
+    board_file = Path(args.nab) / "results" / "final_results.json"
+    return json.loads(board_file.read_text()) if board_file.is_file() and not args.files else {}
 
 
 def detect_all(args, series: list[Series], data: dict, trained: set, variant: str) -> dict:
