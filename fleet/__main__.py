@@ -12,6 +12,7 @@ from training.config import TrainConfig
 from training.files import write_between_markers
 
 from .inputs import PER_SERIES, find_series
+from .report import provenance
 from .run import Settings, run_fleet
 
 fraction = checked(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")
@@ -77,7 +78,8 @@ def main() -> int:
         progress=not args.no_progress,
     )
     if args.doc:
-        write_between_markers(args.doc, args.block, (args.out / "fleet.md").read_text())
+        table = (args.out / "fleet.md").read_text()
+        write_between_markers(args.doc, args.block, f"{provenance(rows)}.\n\n{table}")
     failed = [r for r in rows if r["error"]]
     missed = [r for r in rows if not r["error"] and r["held"] < len(r["files"])]
     print(

@@ -43,8 +43,9 @@ def table(rows: dict[str, dict], variant: str, mode: str) -> str:
     was = {k: 1000 * r["before"] / r["samples"] for k, r in rows.items()}
     total = sum(r["samples"] for r in rows.values())
     lines = [
-        f"Alarms per 1,000 samples, each series streamed whole from a fresh stream through its "
-        f"{mode} {variant} file: median {np.median(list(per.values())):.2f}, all together "
+        f"At {commit()}. Alarms per 1,000 samples, each series streamed whole from a fresh stream "
+        f"through its {mode} {variant} file: median {np.median(list(per.values())):.2f}, "
+        f"all together "
         f"{1000 * sum(r['alarms'] for r in rows.values()) / total:.2f} "
         f"({np.median(list(was.values())):.2f} and "
         f"{1000 * sum(r['before'] for r in rows.values()) / total:.2f} from an empty range).",

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from export.report import max_dev, tried_text
-from training.files import write_json
+from training.files import commit, write_json
 
 
 def series_row(folder: Path, name: str, seconds: float, error: str | None) -> dict:
@@ -72,6 +72,13 @@ def summary(rows: list[dict]) -> list[dict]:
 
 def _fmt(x: float | None, spec: str = ".2f") -> str:
     return "" if x is None else format(x, spec)
+
+
+def provenance(rows: list[dict]) -> str:
+    """The commit a table was made at, and how many of its series an earlier run made (a fleet
+    keeps the series it finished with the same settings)."""
+    kept = sum(bool(r.get("resumed")) for r in rows)
+    return f"At {commit()}" + (f" ({kept} of the series made by an earlier run)" if kept else "")
 
 
 def markdown(rows: list[dict]) -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from fleet.inputs import PER_SERIES
+from fleet.report import provenance
 from training.cli import changed_options
 from training.config import TrainConfig
-from training.files import commit
 
 from .corpus import Corpus, Series
 from .detect import Detection, stream_file
@@ -140,9 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def heading(rows: list[dict]) -> str:
     """The table's first line: the commit, and how many models an earlier run made."""
-    kept = sum(bool(r.get("resumed")) for r in rows)
-    made = f"{kept} of the models kept from an earlier run" if kept else "models trained by it"
-    return f"At {commit()} (`make nab`; {made}).\n\n"
+    return f"{provenance(rows)} (`make nab`).\n\n"
 
 
 def published(args: argparse.Namespace) -> dict:
