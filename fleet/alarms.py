@@ -74,11 +74,11 @@ def main() -> int:
         if (args.fleet / name / "manifest.json").is_file():
             rows[name] = count(args.fleet / name, csv, args.variant, args.mode)
     text = table(rows, args.variant, args.mode)
-    print(text)
     measured = {"commit": commit(), "variant": args.variant, "mode": args.mode, "series": rows}
     (args.fleet / ALARMS).write_text(json.dumps(measured, indent=2) + "\n")
     if args.doc:
         write_between_markers(args.doc, args.block or f"alarms-{args.fleet.name}", text)
+    print(text)  # last: a reader that stops early (| head) loses nothing the count wrote
     return 0
 
 
