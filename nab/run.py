@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def heading(rows: list[dict]) -> str:
     """The table's first line: the commit, and how many models an earlier run made."""
-    return f"{provenance(rows)} (`make nab`).\n\n"
+    return f"{provenance(rows)}, by `make nab`.\n\n"
 
 
 def published(args: argparse.Namespace) -> dict:

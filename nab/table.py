@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from fleet.report import summary
+from fleet.report import provenance, summary
 
 SKILLED = 0.1  # window skill above which step mode must be as good as window mode
 STEP_LIMIT = 1.25  # step / window test MSE allowed there, or the runtime runs window mode
@@ -41,11 +41,9 @@ def markdown(rows: list[dict], seconds: float, workers: int) -> str:
     trained = [r for r in rows if not r["error"]]
     refused = [r for r in rows if r["error"]]
     timed = [r["seconds"] for r in trained if not r.get("resumed")]
-    resumed = sum(bool(r.get("resumed")) for r in rows)
     lines = [
-        f"{len(trained)} of {len(rows)} NAB series trained (each on its first 15%, at most 750 "
-        f"rows) and exported, in {seconds / 60:.0f} min with {workers} workers"
-        + (f" ({resumed} series made by an earlier run)" if resumed else "")
+        f"{provenance(rows)}. {len(trained)} of {len(rows)} NAB series trained (each on its first "
+        f"15%, at most 750 rows) and exported, in {seconds / 60:.0f} min with {workers} workers"
         + (f", a series {statistics.median(timed):.0f} s on its worker (median)" if timed else "")
         + "".join(f"; {r['series']} refused: {r['error'].split(': ', 2)[-1]}" for r in refused)
         + ".",
