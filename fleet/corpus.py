@@ -157,7 +157,8 @@ def build(rdatasets: Path, ett: Path, out: Path, which: str) -> list[Path]:
 
 
 def sources_table() -> str:
-    """Every series, its set, source and licence (docs/fleet.md)."""
+    """Every series, its set, source and licence: docs/fleet.md's table (a test holds them equal).
+    R's licence fields read "GPL-2 | GPL-3": the bar is escaped so the table keeps its columns."""
     lines = [
         "| set | series | what | source (R package / file) | licence |",
         "|---|---|---|---|---|",
@@ -165,8 +166,9 @@ def sources_table() -> str:
     for name, sources in SETS.items():
         for s in sources:
             where = f" ({s.where[0]} {s.where[1]})" if s.where else ""
+            licence = s.licence.replace("|", "\\|")
             lines.append(
-                f"| {name} | {s.name} | {s.about} | {s.file}, {s.column}{where} | {s.licence} |"
+                f"| {name} | {s.name} | {s.about} | {s.file}, {s.column}{where} | {licence} |"
             )
     return "\n".join(lines) + "\n"
 
