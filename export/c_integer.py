@@ -73,12 +73,15 @@ def quantized(
     name: str, w: np.ndarray, in_bits: int, inputs: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """int8 weights (rows x columns, Keras's layout) rounded by GPTQ given the inputs, their
-    scale per column, and per column the multiplier and shift that bring a sum of weights x
-    inputs (Q in_bits) to Q12."""
+    scale per column (one for all where training's grid holds the matrix), and per column the
+    multiplier and shift that bring a sum of weights x inputs (Q in_bits) to Q12."""
     w = np.asarray(w, np.float64)
     if w.shape[0] > MAX_ROWS:
         raise ValueError(f"{name}: {w.shape[0]} inputs to a column, at most {MAX_ROWS}")
-    scale = rounding.scales(w, per_column=True).astype(np.float64)
+    # training's int8 grid (training/snap.py) is held exactly by its one scale, as the C int8
+    # source and ONNX keep it: a scale per column would round it again, and lose
+    grid = rounding.on_int8_grid(w)
+    scale = np.broadcast_to(rounding.scales(w, not grid), w.shape[1:]).astype(np.float64)
     q = rounding.nearest(w, scale) if inputs is None else rounding.gptq(w, scale, inputs)
     pairs = [multiplier(s * 2.0 ** (X_BITS - in_bits)) for s in scale]
     if min(shift for _, shift in pairs) < MIN_SHIFT:
