@@ -33,7 +33,9 @@ from .variants import (
     GPTQ,
     KERAS_CELLS,
     PER_CHANNEL,
+    SPLIT_INPUT,
     TWO_PASS,
+    UNROLLED,
     WIDE,
     WIDE_RANGE,
     Variant,
@@ -92,8 +94,8 @@ def step_calibration(
     ends = np.linspace(window, len(train) - 1, STRESS_WINDOWS).astype(int)
     stressed = stress.stretched_windows(train, ends, window)[..., 0]
     streams = [train, *stress.stretched_streams(train), stressed]
-    fused = variant.quant == "int8" and recipe not in (KERAS_CELLS, PER_CHANNEL)
-    stepper = step.step_model(model, fused, recipe == TWO_PASS)
+    fused = variant.quant == "int8" and recipe not in (KERAS_CELLS, PER_CHANNEL, SPLIT_INPUT)
+    stepper = step.step_model(model, fused, recipe == TWO_PASS, recipe == SPLIT_INPUT)
     representative = lambda: iter(  # noqa: E731
         step.calibration_inputs(model, streams, CALIBRATION_STEPS, STATE_HEADROOM)
     )
@@ -109,10 +111,14 @@ def int8_window(
     stretched = len(calib) * (DENSE_STRETCH if recipe in (DENSE, PER_CHANNEL) else 1)
     ends = np.linspace(window, len(train) - 1, stretched).astype(int)
     calib = np.concatenate([calib, stress.stretched_windows(train, ends, window)])
-    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE, DENSE, PER_CHANNEL) else 1)
-    wide_only = recipe in (WIDE, DENSE, PER_CHANNEL)
+    reach = stress.EDGE * (2 if recipe in (WIDE_RANGE, WIDE, DENSE, PER_CHANNEL, UNROLLED) else 1)
+    wide_only = recipe in (WIDE, DENSE, PER_CHANNEL, UNROLLED)
     per_channel = recipe == PER_CHANNEL
-    return best_int8_window(model, calib, variant.tolerance, note, wide_only, reach, per_channel)
+    if recipe == UNROLLED:  # its own cells: no fused form beside them
+        model = cells.fused_clone(model, step.rnn_layers(model), split_input=True, unroll=True)
+    return best_int8_window(
+        model, calib, variant.tolerance, note, wide_only, reach, per_channel, recipe != UNROLLED
+    )
 
 
 def converted(
@@ -201,6 +207,7 @@ def best_int8_window(
     wide_only: bool = False,
     reach: float = stress.EDGE,
     per_channel: bool = False,
+    fused_too: bool = True,
 ) -> bytes:
     """The int8 window file closest to Keras on the calibration windows (training data: the test
     split plays no part): 8-bit activations from Keras's cells or the fused ones, and, when
@@ -210,18 +217,19 @@ def best_int8_window(
     No 8-bit form wins everywhere (fused 0.025 vs Keras 0.034 on NAB ambient, 0.063 vs 0.046 on
     a two-layer LSTM of 16 units), and on some series none holds the bound (weather 0.076 on
     its test windows); 16 bits hold it there (6e-3) but run about 4x slower than float32, so
-    they are the fallback, not the default. wide_only: 16 bits, nothing else tried. The forecast
-    output represents at least +-reach.
+    they are the fallback, not the default. wide_only: 16 bits, nothing else tried; fused_too:
+    the fused cells tried beside `model`'s. The forecast output represents at least +-reach.
     """
     probe = calib[:: max(1, len(calib) // 400)]
     reference = per_output(model.predict(probe, batch_size=256, verbose=0))
-    fused = cells.fused_clone(model, step.rnn_layers(model))
     representative = lambda: ([w[None]] for w in calib)  # noqa: E731
     edges = (-reach, reach)
     best, eight = None, None
-    tries = [("Keras cells", model, 8), ("fused cells", fused, 8)]
-    tries += [("Keras cells, 16-bit", model, 16), ("fused cells, 16-bit", fused, 16)]
-    for label, m, bits in tries[2:] if wide_only else tries:
+    tries = [("Keras cells", model, 8), ("Keras cells, 16-bit", model, 16)]
+    if fused_too:
+        fused = cells.fused_clone(model, step.rnn_layers(model))
+        tries = [tries[0], ("fused cells", fused, 8), tries[1], ("fused cells, 16-bit", fused, 16)]
+    for label, m, bits in [t for t in tries if t[2] == 16] if wide_only else tries:
         if bits == 16 and eight is None and best is not None:
             eight = best[0]
             if eight <= WIDE_ABOVE * tolerance:

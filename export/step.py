@@ -54,18 +54,21 @@ def state_sizes(model: keras.Model) -> list[int]:
     return sizes
 
 
-def step_model(model: keras.Model, fused: bool = False, two_pass: bool = False) -> keras.Model:
+def step_model(
+    model: keras.Model, fused: bool = False, two_pass: bool = False, split_input: bool = False
+) -> keras.Model:
     """(x_t, *states) -> (y_t, *states'), every tensor shaped (batch, features).
 
     fused: built from the fused cells of export/cells.py (for full-integer int8); two_pass: from
-    its two-pass cells (for dynamic-range int8).
+    its two-pass cells (for dynamic-range int8); split_input: from its split-input cells (for
+    full-integer int8).
     """
     x = keras.Input(shape=(1,), name="x")
     names, sizes = state_names(model), state_sizes(model)
     states = [keras.Input(shape=(n,), name=name) for name, n in zip(names, sizes, strict=True)]
     h, new_states, k, size = x, [], 0, 1
     for i, layer in enumerate(rnn_layers(model)):
-        cell = _cell(layer, size, i, fused, two_pass)
+        cell = _cell(layer, size, i, fused, two_pass, split_input)
         n = 2 if isinstance(layer, keras.layers.LSTM) else 1
         h, out_states = cell(h, states[k : k + n])
         new_states += out_states if isinstance(out_states, list | tuple) else [out_states]
@@ -78,11 +81,16 @@ def step_model(model: keras.Model, fused: bool = False, two_pass: bool = False) 
 
 
 def _cell(
-    layer: keras.layers.Layer, input_size: int, i: int, fused: bool, two_pass: bool = False
+    layer: keras.layers.Layer,
+    input_size: int,
+    i: int,
+    fused: bool,
+    two_pass: bool = False,
+    split_input: bool = False,
 ) -> keras.layers.Layer:
     """Layer i's cell, built and holding its trained weights."""
-    if fused or two_pass:
-        return fused_cell(layer, input_size, f"cell_{i}", two_pass, below=i > 0)
+    if fused or two_pass or split_input:
+        return fused_cell(layer, input_size, f"cell_{i}", two_pass, i > 0, split_input)
     cell = type(layer.cell).from_config(layer.cell.get_config() | {"name": f"cell_{i}"})
     cell.build((None, input_size))
     cell.set_weights(layer.cell.get_weights())

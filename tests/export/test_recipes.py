@@ -12,8 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from export import rounding
 from export.converter import Converter
-from export.variants import BY_KEY, GPTQ, KERAS_CELLS, NEAREST, PER_CHANNEL, TWO_PASS, VARIANTS
+from export.variants import (
+    BY_KEY,
+    GPTQ,
+    KERAS_CELLS,
+    NEAREST,
+    PER_CHANNEL,
+    SPLIT_INPUT,
+    TWO_PASS,
+    UNROLLED,
+    VARIANTS,
+)
 from tests.conftest import run_here
 
 pytestmark = pytest.mark.tensorflow
@@ -107,8 +118,11 @@ def test_every_file_of_a_kernel_family_is_offered_the_recipes_of_its_family():
     assert all(v.recipes[:2] == (NEAREST, GPTQ) for v in int8_weights)
     two_pass = {v.key for v in VARIANTS if TWO_PASS in v.recipes}
     assert two_pass == {"dynamic_int8", "step:dynamic_int8"}
-    per_channel = {v.key for v in VARIANTS if v.recipes[-1:] == (PER_CHANNEL,)}
+    per_channel = {v.key for v in VARIANTS if PER_CHANNEL in v.recipes}
     assert per_channel == {"int8", "step:int8"}
+    # the input kernel in two parts: in the window file's unrolled loop, as in the step file
+    split_input = {v.key: v.recipes[-1] for v in VARIANTS if v.family.startswith("full integer")}
+    assert split_input == {"int8": UNROLLED, "step:int8": SPLIT_INPUT}
 
 
 def test_a_full_integer_file_per_channel_gives_a_one_row_kernel_a_scale_per_column(hard_model):
@@ -134,15 +148,69 @@ def test_a_full_integer_file_per_channel_gives_a_one_row_kernel_a_scale_per_colu
 
 def weight_scales(content: bytes) -> dict[tuple, int]:
     """Each int8 weight matrix's shape in a TFLite file, and how many scales it has."""
+    return {w.shape: scales for w, scales in int8_matrices(content)}
+
+
+def int8_matrices(content: bytes) -> list[tuple[np.ndarray, int]]:
+    """Each int8 weight matrix a TFLite file stores, and how many scales it has."""
     from tensorflow.lite.python import schema_py_generated as schema
 
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
-    return {
-        tuple(t.shape): len(t.quantization.scale)
+    return [
+        (
+            np.asarray(model.buffers[t.buffer].data, np.uint8).view(np.int8).reshape(t.shape),
+            len(t.quantization.scale),
+        )
         for g in model.subgraphs
         for t in g.tensors
         if t.type == schema.TensorType.INT8
         and len(t.shape) == 2
         and t.buffer
         and model.buffers[t.buffer].data is not None
-    }
+    ]
+
+
+@pytest.mark.parametrize("name", ["lstm", "lstm2", "gru"])
+def test_split_input_cells_compute_the_layers_they_split(test_artifacts, name):
+    """The full-integer files' last recipe rebuilds the layers with the first one's input kernel
+    in two parts (export/cells.py): the window model (its loop unrolled) and the step model give
+    Keras's forecasts, and the parts add up to the kernel, the first on one int8 scale."""
+    import keras
+
+    from export import cells, step
+
+    folder = test_artifacts / name
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    windows = np.load(folder / "windows.npz")["calib_x"][:64].astype(np.float32)
+    layers = step.rnn_layers(model)
+    kernel = layers[0].get_weights()[0]
+    coarse, error = cells.input_parts(kernel)
+    assert np.array_equal(coarse + error, kernel) and rounding.on_int8_grid(coarse)
+    assert np.abs(error).max() <= np.abs(kernel).max() / 127 / 2 * (1 + 1e-6)
+
+    clone = cells.fused_clone(model, layers, split_input=True, unroll=True)
+    want = model.predict(windows, verbose=0)
+    assert np.abs(clone.predict(windows, verbose=0) - want).max() < 1e-5
+    keras_step, split_step = step.step_model(model), step.step_model(model, split_input=True)
+    states = [np.zeros((len(windows), n), np.float32) for n in step.state_sizes(model)]
+    probe = [windows[:, 0], *states]
+    for got, ref in zip(split_step(probe), keras_step(probe), strict=True):
+        assert np.abs(np.asarray(got) - np.asarray(ref)).max() < 1e-5
+
+
+def test_the_unrolled_file_stores_the_input_kernel_in_two_int8_parts(test_artifacts):
+    """What the window file's last recipe converts: no loop, the kernel's two parts."""
+    import keras
+
+    from export import cells, step, tflite
+
+    model = keras.saving.load_model(test_artifacts / "lstm" / "model.keras", compile=False)
+    calib = np.load(test_artifacts / "lstm" / "windows.npz")["calib_x"][:50].astype(np.float32)
+    clone = cells.fused_clone(model, step.rnn_layers(model), split_input=True, unroll=True)
+    content = tflite.convert(clone, "int8", lambda: ([w[None]] for w in calib), (-2, 2), 16)
+    gates = 4 * model.layers[0].units
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    kernels = [scales for w, scales in int8_matrices(content) if w.shape == (gates, 1)]
+    assert kernels == [1, 1]  # each part once with its one scale, shared by the unrolled steps
+    assert schema.Model.GetRootAsModel(content, 0).SubgraphsLength() == 1  # no WHILE op's body
