@@ -141,7 +141,7 @@ class FusedGRUCell(keras.layers.Layer):
     x's product the sum of its kernel's parts' (input_parts)."""
 
     def __init__(
-        self, units: int, two_pass: bool = False, input_is_state: bool = False, parts=1, **kw
+        self, units: int, two_pass: bool = False, input_is_state: bool = False, parts: int = 1, **kw
     ):
         super().__init__(**kw)
         self.units, self.parts = units, parts
