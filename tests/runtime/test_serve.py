@@ -362,7 +362,8 @@ def test_the_serve_bench_measures_latency_and_throughput(lstm_dir):
     median, p99 = (float(v) for k, v in rows.items() if k.startswith("publish -> forecast"))
     assert 0 < median <= p99
     assert float(rows["samples per second, 5 sensors"].replace(",", "")) > 0
-    assert float(rows["... with 2 live pages open"].replace(",", "")) > 0
+    assert float(rows["samples per second, 5 sensors, 2 live pages open"].replace(",", "")) > 0
+    assert len(rows) == 6  # every row once: a label used twice would hide a row
 
 
 @needs_broker
