@@ -219,16 +219,16 @@ def run(args: argparse.Namespace) -> dict:
 def table(r: dict, args: argparse.Namespace) -> str:
     names = list(r["trees"])
     # each label once: a reader (and the test) finds a row by its label
-    pages = f"{args.sensors} sensors, {args.pages} live pages open"
+    with_pages = f"{args.sensors} sensors, {args.pages} live pages open"
     head = "| measure | " + " | ".join(names) + (" | ratio |" if len(names) == 2 else " |")
     rows = [
         (f"publish -> forecast, median ({args.latency_samples:,} at {args.rate:g}/s)", 0,
          "median_ms", "{:.2f} ms"),
         ("publish -> forecast, p99", 0, "p99_ms", "{:.2f} ms"),
         (f"samples per second, {args.sensors} sensors", 0, "samples_per_s", "{:,.0f}"),
-        (f"samples per second, {pages}", args.pages, "samples_per_s", "{:,.0f}"),
+        (f"samples per second, {with_pages}", args.pages, "samples_per_s", "{:,.0f}"),
         ("the service's CPU per sample", 0, "cpu_us", "{:.0f} µs"),
-        (f"the service's CPU per sample, {pages}", args.pages, "cpu_us", "{:.0f} µs"),
+        (f"the service's CPU per sample, {with_pages}", args.pages, "cpu_us", "{:.0f} µs"),
     ]  # fmt: skip
     lines = [head, "|---" * (len(names) + 1 + (len(names) == 2)) + "|"]
     for label, pages, key, fmt in rows:
